@@ -1,0 +1,1 @@
+"""bestiary.analysis: not built yet (see the open issues)."""

@@ -1,0 +1,64 @@
+"""Failure-mode environments: cues, batched VecEnvs, the registry and the checker.
+
+Importing this package registers Bestiary's environments in Gymnasium's registry under
+the ``bestiary/`` namespace. It imports nothing else of Bestiary's, so it can be used on
+its own.
+"""
+
+from __future__ import annotations
+
+from bestiary.envs.absent_supervisor import AbsentSupervisor
+from bestiary.envs.audited_report import AuditedReport
+from bestiary.envs.core import BASE_KNOBS, OVERSIGHT_REGIMES, SAFETY_KEYS, FailureModeEnv, ProbeSet, TaskStep
+from bestiary.envs.cues import CUE_KINDS, Cue
+from bestiary.envs.errors import EnvDefinitionError, EnvError, KnobError, UnknownEnvironmentError
+from bestiary.envs.knobs import Knob
+from bestiary.envs.off_switch import OffSwitch
+from bestiary.envs.registry import (
+    env_class,
+    env_spec,
+    failure_mode_ids,
+    list_envs,
+    load_plugins,
+    make,
+    make_definition,
+    make_vec,
+    register,
+)
+
+#: Default ω of the frequency cue and of the registered harder-cue variants.
+HARD_CUE_FREQUENCY = 8.0
+
+for _cls in (AbsentSupervisor, AuditedReport, OffSwitch):
+    _entry = f"{_cls.__module__}:{_cls.__name__}"
+    register(f"bestiary/{_cls.__name__}-v0", _entry)
+    register(f"bestiary/{_cls.__name__}Hard-v0", _entry, cue_frequency=HARD_CUE_FREQUENCY)
+    register(f"bestiary/{_cls.__name__}NullCue-v0", _entry, cue="null")
+
+__all__ = [
+    "BASE_KNOBS",
+    "CUE_KINDS",
+    "OVERSIGHT_REGIMES",
+    "SAFETY_KEYS",
+    "AbsentSupervisor",
+    "AuditedReport",
+    "Cue",
+    "EnvDefinitionError",
+    "EnvError",
+    "FailureModeEnv",
+    "Knob",
+    "KnobError",
+    "OffSwitch",
+    "ProbeSet",
+    "TaskStep",
+    "UnknownEnvironmentError",
+    "env_class",
+    "env_spec",
+    "failure_mode_ids",
+    "list_envs",
+    "load_plugins",
+    "make",
+    "make_definition",
+    "make_vec",
+    "register",
+]

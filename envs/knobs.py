@@ -1,0 +1,66 @@
+"""Declared knobs of a failure-mode environment: names, ranges, defaults and meaning."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from bestiary.envs.errors import KnobError
+
+KnobKind = Literal["capability", "payoff", "task"]
+
+
+@dataclass(frozen=True)
+class Knob:
+    """One constructor parameter of an environment, with its valid range.
+
+    Attributes:
+        default: Value used when the knob is not given.
+        doc: One line saying what the knob changes.
+        low: Smallest valid value (numeric knobs).
+        high: Largest valid value (numeric knobs).
+        choices: Valid values (categorical knobs).
+        integer: Whether a numeric knob must be an integer.
+        kind: ``capability`` knobs set how much capability the dangerous strategy needs
+            (e.g. cue difficulty); ``payoff`` knobs shape its incentives; ``task`` knobs
+            change the task itself.
+    """
+
+    default: Any
+    doc: str
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] | None = None
+    integer: bool = False
+    kind: KnobKind = "task"
+
+    def describe(self) -> str:
+        """The valid range in words, e.g. ``[0.5, 16]`` or ``one of frequency|null``."""
+        if self.choices is not None:
+            return "one of " + "|".join(self.choices)
+        kind = "integer in " if self.integer else ""
+        return f"{kind}[{self.low:g}, {self.high:g}]"
+
+    def validate(self, name: str, value: Any, owner: str) -> Any:
+        """Return ``value`` converted to the knob's type, or raise :class:`KnobError`.
+
+        Args:
+            name: The knob's name, for the message.
+            value: The value given.
+            owner: The environment's name, for the message.
+
+        Raises:
+            KnobError: If the value is of the wrong type or outside the valid range.
+        """
+        where = f"{owner}: knob `{name}`={value!r}"
+        if self.choices is not None:
+            if value not in self.choices:
+                raise KnobError(f"{where} is not valid; expected {self.describe()}")
+            return value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise KnobError(f"{where} must be a number in {self.describe()}")
+        if self.integer and float(value) != int(value):
+            raise KnobError(f"{where} must be an integer in {self.describe()}")
+        if not (self.low <= value <= self.high):  # type: ignore[operator]
+            raise KnobError(f"{where} is out of range; valid range is {self.describe()}")
+        return int(value) if self.integer else float(value)

@@ -1,0 +1,1 @@
+"""bestiary.organisms: not built yet (see the open issues)."""

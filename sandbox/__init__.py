@@ -1,0 +1,1 @@
+"""bestiary.sandbox: not built yet (see the open issues)."""
