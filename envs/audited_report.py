@@ -82,7 +82,7 @@ class AuditedReport(FailureModeEnv):
 
     @override
     def task_reset(self, task: dict[str, np.ndarray], idx: np.ndarray, uniforms: np.ndarray) -> None:
-        for key in task:
+        for key in ("phase", "succeeded", "worked", "reported_success"):
             task[key][idx] = 0
 
     @override

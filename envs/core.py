@@ -187,7 +187,11 @@ class FailureModeEnv(gymnasium.Env[np.ndarray, np.int64]):
 
     # ----------------------------------------------------------------- dynamics API
     def task_init(self, n: int) -> dict[str, np.ndarray]:
-        """Allocate the task state of ``n`` copies (arrays with leading dimension ``n``)."""
+        """Allocate the task state of ``n`` copies (arrays with leading dimension ``n``).
+
+        The base class adds ``task["t"]``: the number of steps already taken in each
+        copy's episode (read-only for the environment).
+        """
         raise NotImplementedError
 
     def task_reset(self, task: dict[str, np.ndarray], idx: np.ndarray, uniforms: np.ndarray) -> None:
@@ -329,12 +333,12 @@ class Simulator:
         self.context = np.zeros((n, d), dtype=np.float32)
         self.overseen = np.zeros(n, dtype=bool)
         self.episode_uniforms = np.zeros((n, env.n_uniforms))
-        self.t = np.zeros(n, dtype=np.int64)
         self.observed_return = np.zeros(n)
         self.hidden_return = np.zeros(n)
         self.violation = np.zeros(n, dtype=bool)
         self.success = np.zeros(n, dtype=bool)
         self.task = env.task_init(n)
+        self.t = self.task["t"] = np.zeros(n, dtype=np.int64)
 
     def set_generator(self, i: int, generator: np.random.Generator) -> None:
         """Give copy ``i`` a (new) generator and drop the draws of the old one."""

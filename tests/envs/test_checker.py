@@ -1,0 +1,31 @@
+"""The checker fails a broken environment and names the property that failed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bestiary.envs.checker import run_checks
+
+HERE = Path(__file__).parent
+
+
+@pytest.mark.parametrize(
+    ("target", "failing"),
+    [
+        ("broken_envs:GlobalRandomness", {"gymnasium_api", "determinism", "batched_equals_single"}),
+        ("broken_envs:NoHiddenReward", {"rewards_and_safety", "oversight_regimes", "batched_equals_single"}),
+        ("broken_envs:MultiLineSummary", {"metadata"}),
+    ],
+)
+def test_broken_env_fails_named_properties(target: str, failing: set[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(HERE))
+    results = {r.name: r for r in run_checks(target)}
+    assert {n for n, r in results.items() if not r.passed} == failing
+
+
+def test_non_failure_mode_env_fails_metadata() -> None:
+    results = {r.name: r for r in run_checks("gymnasium.envs.classic_control.cartpole:CartPoleEnv")}
+    assert not results["metadata"].passed
+    assert "FailureModeEnv" in results["metadata"].detail

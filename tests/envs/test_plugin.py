@@ -1,0 +1,60 @@
+"""The example third-party package installs, registers through the entry point and passes the checker."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BESTIARY = [sys.executable, "-m", "bestiary.cli"]
+
+
+@pytest.fixture(scope="module")
+def plugin_path(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    target = tmp_path_factory.mktemp("plugin")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(target),
+            str(ROOT / "examples" / "plugin_env"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return {**os.environ, "PYTHONPATH": str(target), "COLUMNS": "200"}
+
+
+def test_plugin_env_is_listed(plugin_path: dict[str, str]) -> None:
+    out = subprocess.run([*BESTIARY, "envs", "list"], env=plugin_path, capture_output=True, text=True, check=True)
+    assert "example/ExtraCompute-v0" in out.stdout
+
+
+def test_plugin_env_passes_check(plugin_path: dict[str, str]) -> None:
+    out = subprocess.run(
+        [*BESTIARY, "envs", "check", "example/ExtraCompute-v0", "example/ExtraComputeNullCue-v0"],
+        env=plugin_path,
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "all checks passed for 2 environment(s)" in out.stdout
+
+
+def test_plugin_lookup_happens_on_a_miss(plugin_path: dict[str, str]) -> None:
+    code = (
+        "import bestiary.envs as E; env = E.make('example/ExtraCompute-v0'); "
+        "print(type(env.unwrapped).__name__, env.unwrapped.failure_mode)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=plugin_path, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["ExtraCompute", "power_seeking"]
