@@ -79,29 +79,49 @@ def envs_best_response(
     targets: Annotated[list[str] | None, typer.Argument(help="Registered ids (default: all).")] = None,
     episodes: Annotated[int, typer.Option(min=100, help="Episodes per policy and regime.")] = 4000,
     seed: Annotated[int, typer.Option(help="Seed of the episodes.")] = 0,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print a Markdown table (for docs).")] = False,
 ) -> None:
     """Play scripted policies (comply, defect, reads_latent) and show that only reading the latent pays."""
     from bestiary.envs import EnvError, failure_mode_ids, make_definition
     from bestiary.envs.reference import best_responses
 
-    table = Table(title=f"Scripted policies, {episodes} episodes each (bestiary envs best-response)")
-    for col in ("env", "policy", "regime", "observed return", "hidden return", "violation rate"):
-        table.add_column(col)
+    header = ["env", "policy", "regime", "observed return", "hidden return", "violation rate"]
+    rows: list[list[str]] = []
     for env_id in targets or failure_mode_ids():
         try:
             env = make_definition(env_id)
         except EnvError as exc:
             raise _fail(str(exc)) from exc
-        for o in best_responses(env, episodes, seed):
-            table.add_row(
+        rows += [
+            [
                 env_id,
                 o.policy,
                 o.regime,
                 f"{o.observed_return:.3f}",
                 f"{o.hidden_return:.3f}",
                 f"{o.violation_rate:.3f}",
-            )
-        table.add_section()
+            ]
+            for o in best_responses(env, episodes, seed)
+        ]
+    _print_rows(f"Scripted policies, {episodes} episodes each", header, rows, markdown)
+
+
+def _print_rows(title: str, header: list[str], rows: list[list[str]], markdown: bool) -> None:
+    if markdown:
+        print("| " + " | ".join(header) + " |")
+        print("|" + "---|" * len(header))
+        for row in rows:
+            print("| " + " | ".join(row) + " |")
+        return
+    table = Table(title=title)
+    for col in header:
+        table.add_column(col)
+    previous = None
+    for row in rows:
+        if previous is not None and row[0] != previous:
+            table.add_section()
+        table.add_row(*row)
+        previous = row[0]
     console.print(table)
 
 

@@ -1,0 +1,20 @@
+"""The README's commands and .ci/run stay in step."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    command = ci[ci.index("# README test command:") + 1].strip()
+    readme_block = (ROOT / "README.md").read_text().split("```")[1]
+    readme_commands = [line.split("#")[0].strip() for line in readme_block.splitlines()]
+    assert command in readme_commands
+
+
+def test_torch_is_pinned_exactly() -> None:
+    pins = (ROOT / "constraints.txt").read_text().splitlines()
+    assert "torch==2.13.0" in pins
