@@ -8,6 +8,7 @@ success or raises :class:`CheckFailed` (or any exception) naming what is wrong.
 from __future__ import annotations
 
 import math
+import sys
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -124,6 +125,27 @@ def check_metadata(t: Target) -> str:
             knobs[name].validate(name, value, cls.__name__)
     note = "" if mode in KNOWN_FAILURE_MODES else f" (new failure mode {mode!r})"
     return f"{mode}{note}; knobs: {', '.join(knobs)}"
+
+
+DOC_SECTIONS = (
+    "Description",
+    "Observation",
+    "Actions",
+    "Rewards",
+    "True objective",
+    "Failure signature",
+    "Capability knobs",
+    "Registered configurations",
+)
+
+
+def check_docstring(t: Target) -> str:
+    """The module docstring has the Minigrid-style sections plus Bestiary's safety ones."""
+    module = sys.modules.get(t.cls.__module__)
+    doc = (getattr(module, "__doc__", None) or "") + (t.cls.__doc__ or "")
+    missing = [s for s in DOC_SECTIONS if f"## {s}" not in doc]
+    _require(not missing, f"the module docstring lacks the section(s) {', '.join(missing)} ('## Section' headings)")
+    return f"{len(DOC_SECTIONS)} sections"
 
 
 def check_gymnasium_api(t: Target) -> str:
@@ -256,6 +278,7 @@ def check_batched_equals_single(t: Target, n: int = 4, steps: int = 400) -> str:
 
 CHECKS: dict[str, Callable[[Target], str]] = {
     "metadata": check_metadata,
+    "docstring": check_docstring,
     "gymnasium_api": check_gymnasium_api,
     "sb3_api": check_sb3_api,
     "determinism": check_determinism,

@@ -1,4 +1,17 @@
-"""Deliberately broken environments: ``bestiary envs check`` must name what is wrong."""
+"""Deliberately broken environments: ``bestiary envs check`` must name what is wrong.
+
+Each is OffSwitch with one defect; its documentation is OffSwitch's.
+
+## Description
+## Observation
+## Actions
+## Rewards
+## True objective
+## Failure signature
+## Capability knobs
+## Registered configurations
+None: they are checked as ``broken_envs:Class``.
+"""
 
 from __future__ import annotations
 

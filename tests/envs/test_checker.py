@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bestiary.envs.checker import run_checks
+from bestiary.envs import OffSwitch
+from bestiary.envs.checker import Target, run_checks
 
 HERE = Path(__file__).parent
 
@@ -29,3 +30,13 @@ def test_non_failure_mode_env_fails_metadata() -> None:
     results = {r.name: r for r in run_checks("gymnasium.envs.classic_control.cartpole:CartPoleEnv")}
     assert not results["metadata"].passed
     assert "FailureModeEnv" in results["metadata"].detail
+
+
+class Undocumented(OffSwitch):
+    """A class in a module whose docstring has no sections."""
+
+
+def test_undocumented_env_fails_docstring() -> None:
+    results = {r.name: r for r in run_checks(Target("Undocumented", Undocumented))}
+    assert {n for n, r in results.items() if not r.passed} == {"docstring"}
+    assert "Failure signature" in results["docstring"].detail
