@@ -1,18 +1,42 @@
 #!/usr/bin/env bash
-# Set up Bestiary on a fresh machine: a virtualenv in .venv with the project installed
-# (editable) at the pinned versions of constraints.txt. Idempotent; safe to rerun.
-#   PYTHON=/usr/bin/python3 bash scripts/setup.sh   # choose the interpreter
+# Set up Bestiary on a fresh machine: system packages (as root, where apt-get exists), a
+# virtualenv in .venv, and the project installed editable at the pinned versions of
+# constraints.txt. Idempotent; safe to rerun.
+#   PYTHON=/path/to/python3.11 bash scripts/setup.sh   # choose the interpreter
+#
+# The sandbox runs organisms as an unprivileged uid, which must be able to read the
+# Python runtime. Debian's /usr/bin/python3 is readable by every uid, so it is preferred;
+# an interpreter under a private home (e.g. pyenv in /root, mode 0700) is not, and
+# `bestiary sandbox check` says so.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PY=${PYTHON:-python3}
-if ! "$PY" -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null; then
-  echo "setup: $PY is missing or older than Python 3.11; set PYTHON=/path/to/python3.11" >&2
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  # bubblewrap: the sandbox backend; libseccomp2: its syscall filter; python3-venv: venvs of /usr/bin/python3.
+  need=()
+  for pkg in bubblewrap libseccomp2 python3-venv; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || need+=("$pkg")
+  done
+  if [ ${#need[@]} -gt 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  fi
+elif ! command -v bwrap >/dev/null; then
+  echo "setup: bubblewrap is not installed; the sandbox needs it (Debian/Ubuntu: sudo apt-get install bubblewrap)" >&2
+fi
+
+if [ -z "${PYTHON:-}" ]; then
+  PYTHON=python3
+  if /usr/bin/python3 -c 'import sys, venv; assert sys.version_info >= (3, 11)' 2>/dev/null; then
+    PYTHON=/usr/bin/python3
+  fi
+fi
+if ! "$PYTHON" -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null; then
+  echo "setup: $PYTHON is missing or older than Python 3.11; set PYTHON=/path/to/python3.11" >&2
   exit 1
 fi
 if [ ! -x .venv/bin/python ]; then
-  "$PY" -m venv .venv || {
-    echo "setup: '$PY -m venv' failed; on Debian/Ubuntu: apt-get install -y python3-venv" >&2
+  "$PYTHON" -m venv .venv || {
+    echo "setup: '$PYTHON -m venv' failed; on Debian/Ubuntu: apt-get install -y python3-venv" >&2
     exit 1
   }
 fi
