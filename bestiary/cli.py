@@ -15,6 +15,8 @@ from rich.table import Table
 app = typer.Typer(no_args_is_help=True, help="Bestiary: model organisms of dangerous capabilities.")
 envs_app = typer.Typer(no_args_is_help=True, help="Failure-mode environments: list, check, best responses.")
 app.add_typer(envs_app, name="envs")
+sandbox_app = typer.Typer(no_args_is_help=True, help="The sandbox: check this host, run a command isolated.")
+app.add_typer(sandbox_app, name="sandbox")
 
 console = Console()
 
@@ -123,6 +125,92 @@ def _print_rows(title: str, header: list[str], rows: list[list[str]], markdown: 
         table.add_row(*row)
         previous = row[0]
     console.print(table)
+
+
+@sandbox_app.command("check")
+def sandbox_check() -> None:
+    """Verify each sandbox guarantee on this host; exit 1 if a required one fails."""
+    from bestiary.sandbox.check import check_host
+
+    rows = check_host()
+    table = Table(title="Sandbox guarantees on this host (bwrap backend)")
+    for col in ("guarantee", "result", "required", "detail"):
+        table.add_column(col, overflow="fold")
+    for g in rows:
+        mark = "[green]pass[/]" if g.passed else ("[bold red]FAIL[/]" if g.required else "[yellow]absent[/]")
+        table.add_row(g.name, mark, "yes" if g.required else "no", g.detail)
+    console.print(table)
+    failed = [g.name for g in rows if g.required and not g.passed]
+    if failed:
+        console.print("[bold red]required guarantees failed:[/] " + "; ".join(failed))
+        raise typer.Exit(code=1)
+    console.print("[green]every required guarantee holds[/]")
+
+
+@sandbox_app.command(
+    "run",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def sandbox_run(
+    ctx: typer.Context,
+    workdir: Annotated[
+        str | None, typer.Option(help="The one writable directory (default: a new temporary one).")
+    ] = None,
+    memory_mb: Annotated[int, typer.Option(help="Memory cap, MiB.")] = 2048,
+    pids: Annotated[int, typer.Option(help="Maximum processes and threads.")] = 128,
+    cpus: Annotated[float, typer.Option(help="CPU bandwidth cap, cores.")] = 1.0,
+    cpu_seconds: Annotated[float, typer.Option(help="Total CPU-time limit.")] = 3600.0,
+    wall_seconds: Annotated[float, typer.Option(help="Wall-clock limit; the process tree is killed.")] = 3600.0,
+    file_size_mb: Annotated[int, typer.Option(help="Largest file the command may write, MiB.")] = 512,
+    tmp_mb: Annotated[int, typer.Option(help="Size of the private /tmp, MiB.")] = 256,
+    no_sandbox: Annotated[bool, typer.Option("--no-sandbox", help="Run WITHOUT isolation (recorded).")] = False,
+) -> None:
+    """Run any command in the sandbox: bestiary sandbox run [limits...] [--workdir DIR] -- CMD ..."""
+    import sys
+    import tempfile
+
+    from bestiary.sandbox import Limits, Policy, SandboxUnavailable, run
+
+    command = list(ctx.args)
+    if not command:
+        raise _fail("give the command after `--`, e.g. bestiary sandbox run -- python -c 'print(1)'")
+    try:
+        limits = Limits(
+            memory_mb=memory_mb,
+            pids=pids,
+            cpus=cpus,
+            cpu_seconds=cpu_seconds,
+            wall_seconds=wall_seconds,
+            file_size_mb=file_size_mb,
+            tmp_mb=tmp_mb,
+        )
+    except ValueError as exc:
+        raise _fail(str(exc)) from exc
+    directory = workdir or tempfile.mkdtemp(prefix="bestiary-run-")
+    try:
+        result = run(
+            command,
+            directory,
+            Policy(limits=limits),
+            backend="none" if no_sandbox else "bwrap",
+            allow_unsandboxed=no_sandbox,
+        )
+    except SandboxUnavailable as exc:
+        raise _fail(f"sandbox unavailable, nothing was run: {exc}") from exc
+    sys.stdout.buffer.write(result.stdout)
+    sys.stderr.buffer.write(result.stderr)
+    more = " (output truncated)" if result.stdout_truncated else ""
+    print(
+        f"sandbox: {result.reason}, exit {result.exit_code}, {result.wall_seconds:.2f}s wall, "
+        f"{result.cpu_seconds:.2f}s CPU, peak {(result.peak_memory_bytes or 0) / 2**20:.0f} MiB; "
+        f"layers: {_layers(result.layers)}; run directory {directory}{more}",
+        file=sys.stderr,
+    )
+    raise typer.Exit(code=result.exit_code)
+
+
+def _layers(layers: dict) -> str:
+    return ", ".join(f"{k}={v}" if isinstance(v, str) else k for k, v in layers.items() if v and k != "policy_sha256")
 
 
 if __name__ == "__main__":
