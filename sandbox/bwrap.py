@@ -204,9 +204,8 @@ class BwrapBackend(SandboxBackend):
                 os.lseek(seccomp_fd, 0, os.SEEK_SET)
                 fds.append(seccomp_fd)
             status_r, status_w = os.pipe()
-            json_r, json_w = os.pipe()
             passwd_r, passwd_w = os.pipe()
-            fds += [status_w, json_w, passwd_r]
+            fds += [status_w, passwd_r]
             run_uid = uid if uid is not None else os.getuid()
             os.write(passwd_w, f"sandbox:x:{run_uid}:{run_uid}:sandbox:/tmp:/usr/sbin/nologin\n".encode())
             os.close(passwd_w)
@@ -216,7 +215,7 @@ class BwrapBackend(SandboxBackend):
                 "landlock": landlock_mode,
                 "status_fd": status_w,
             }
-            argv = self._argv(bwrap, command, workdir, policy, ro, seccomp_fd, json_w, passwd_r, inner_config)
+            argv = self._argv(bwrap, command, workdir, policy, ro, seccomp_fd, passwd_r, inner_config)
             layers["policy_sha256"] = policy_hash(argv, policy, bpf)
             proc = subprocess.Popen(
                 argv,
@@ -232,7 +231,7 @@ class BwrapBackend(SandboxBackend):
         finally:
             for fd in fds:
                 os.close(fd)
-        status, bwrap_status = _PipeText(status_r), _PipeText(json_r)
+        status = _PipeText(status_r)
         inner: dict = {}
 
         def on_exit() -> None:
@@ -245,9 +244,9 @@ class BwrapBackend(SandboxBackend):
             kill_process_group(proc)
 
         def classify(outcome, counters: dict) -> str:  # type: ignore[no-untyped-def]
-            if not any('"child-pid"' in m for m in bwrap_status.lines()) or (
-                outcome.exit_code == SETUP_FAILED and inner.get("error")
-            ):
+            # The inner launcher reports just before it execs the command: no report means
+            # bwrap failed while setting up, and the command never started.
+            if not inner or (outcome.exit_code == SETUP_FAILED and inner.get("error")):
                 return "setup_failed"
             if outcome.killed_for:
                 return outcome.killed_for
@@ -288,7 +287,6 @@ class BwrapBackend(SandboxBackend):
         policy: Policy,
         ro: list[str],
         seccomp_fd: int | None,
-        json_fd: int,
         passwd_fd: int,
         inner_config: dict,
     ) -> list[str]:
@@ -308,8 +306,6 @@ class BwrapBackend(SandboxBackend):
             "ALL",
             "--hostname",
             "sandbox",
-            "--json-status-fd",
-            str(json_fd),
         ]
         for link in MERGED_USR_LINKS:
             if os.path.islink(link):

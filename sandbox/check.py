@@ -50,7 +50,8 @@ attempt("unshare_user", lambda: sys_call(272, 0x10000000))
 attempt("io_uring_setup", lambda: sys_call(425, 1, ctypes.create_string_buffer(120)))
 attempt("ptrace_attach_1", lambda: sys_call(101, 16, 1, 0, 0))
 st = os.statvfs("/tmp"); out["tmp_bytes"] = st.f_blocks * st.f_frsize
-out["rlimits"] = {n: resource.getrlimit(getattr(resource, n))[1] for n in ("RLIMIT_FSIZE", "RLIMIT_NOFILE", "RLIMIT_CORE", "RLIMIT_AS", "RLIMIT_CPU")}
+names = ("RLIMIT_FSIZE", "RLIMIT_NOFILE", "RLIMIT_CORE", "RLIMIT_AS", "RLIMIT_CPU")
+out["rlimits"] = {n: resource.getrlimit(getattr(resource, n))[1] for n in names}
 print(json.dumps(out))
 """
 
