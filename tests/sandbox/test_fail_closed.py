@@ -31,7 +31,7 @@ def test_bwrap_missing(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_cgroup_limits_not_applicable(workdir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # A host whose cgroup filesystem has no usable controllers.
     monkeypatch.setattr(bw, "create_cgroup", lambda *a: create_cgroup(*a, root=tmp_path))
-    with pytest.raises(SandboxUnavailable, match="cgroup: .*not mounted"):
+    with pytest.raises(SandboxUnavailable, match=r"cgroup: .*not mounted"):
         run(TOUCH, workdir)
     assert_nothing_ran(workdir)
 
