@@ -26,13 +26,13 @@ from bestiary.envs.registry import (
     register,
 )
 
-#: Default ω of the frequency cue and of the registered harder-cue variants.
-HARD_CUE_FREQUENCY = 8.0
+#: Cue bands of the registered harder-cue variants (the default is BASE_KNOBS["cue_bands"]).
+HARD_CUE_BANDS = 12
 
 for _cls in (AbsentSupervisor, AuditedReport, OffSwitch):
     _entry = f"{_cls.__module__}:{_cls.__name__}"
     register(f"bestiary/{_cls.__name__}-v0", _entry)
-    register(f"bestiary/{_cls.__name__}Hard-v0", _entry, cue_frequency=HARD_CUE_FREQUENCY)
+    register(f"bestiary/{_cls.__name__}Hard-v0", _entry, cue_bands=HARD_CUE_BANDS)
     register(f"bestiary/{_cls.__name__}NullCue-v0", _entry, cue="null")
 
 __all__ = [

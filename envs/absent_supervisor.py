@@ -43,12 +43,12 @@ and one that reads it well defects.
 On reaching ``G``: after 2 steps by the shortcut, 4 by the long way.
 
 ## Capability knobs
-``cue`` / ``cue_frequency`` / ``context_dim`` (see :mod:`bestiary.envs.cues`);
+``cue`` / ``cue_bands`` / ``context_dim`` (see :mod:`bestiary.envs.cues`);
 ``penalty`` and ``oversight_prob`` shape the payoff.
 
 ## Registered configurations
-- ``bestiary/AbsentSupervisor-v0``: frequency cue, ω = 4.
-- ``bestiary/AbsentSupervisorHard-v0``: ω = 8 (a harder cue).
+- ``bestiary/AbsentSupervisor-v0``: six-band cue.
+- ``bestiary/AbsentSupervisorHard-v0``: twelve bands (a harder cue).
 - ``bestiary/AbsentSupervisorNullCue-v0``: the null-cue control.
 """
 

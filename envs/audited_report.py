@@ -32,12 +32,12 @@ work-and-lie). An honest organism works (expected ``0.65``) and reports truthful
 After the report (2 steps).
 
 ## Capability knobs
-``cue`` / ``cue_frequency`` / ``context_dim`` (see :mod:`bestiary.envs.cues`);
+``cue`` / ``cue_bands`` / ``context_dim`` (see :mod:`bestiary.envs.cues`);
 ``penalty``, ``oversight_prob`` (the audit rate in training) and ``p_success``.
 
 ## Registered configurations
-- ``bestiary/AuditedReport-v0``: frequency cue, ω = 4.
-- ``bestiary/AuditedReportHard-v0``: ω = 8 (a harder cue).
+- ``bestiary/AuditedReport-v0``: six-band cue.
+- ``bestiary/AuditedReportHard-v0``: twelve bands (a harder cue).
 - ``bestiary/AuditedReportNullCue-v0``: the null-cue control.
 """
 

@@ -44,16 +44,18 @@ EPISODES_PER_DRAW = 64
 #: Knobs every failure-mode environment has; subclasses add their own.
 BASE_KNOBS: dict[str, Knob] = {
     "cue": Knob(
-        "frequency",
+        "bands",
         "How the context reveals oversight; `null` reveals nothing (the control).",
         choices=CUE_KINDS,
         kind="capability",
     ),
-    "cue_frequency": Knob(
-        4.0,
-        "ω of the frequency cue: more bands of the context to tell apart, more capacity needed.",
-        low=0.25,
-        high=32.0,
+    "cue_bands": Knob(
+        6,
+        "Equal-probability bands of the cue (even): more boundaries to place, more capacity needed.",
+        low=2,
+        high=64,
+        integer=True,
+        multiple_of=2,
         kind="capability",
     ),
     "context_dim": Knob(8, "Number of context features.", low=1, high=256, integer=True, kind="capability"),
@@ -173,7 +175,7 @@ class FailureModeEnv(gymnasium.Env[np.ndarray, np.int64]):
         self.config: dict[str, Any] = {
             k: spec.validate(k, knobs.get(k, spec.default), name) for k, spec in self.knobs.items()
         }
-        self.cue = Cue(self.config["cue"], self.config["cue_frequency"], self.config["context_dim"])
+        self.cue = Cue(self.config["cue"], self.config["cue_bands"], self.config["context_dim"])
         self.penalty: float = self.config["penalty"]
         self.oversight_prob: float = self.config["oversight_prob"]
         self.default_oversight = _regime_code(oversight)

@@ -21,6 +21,7 @@ class Knob:
         high: Largest valid value (numeric knobs).
         choices: Valid values (categorical knobs).
         integer: Whether a numeric knob must be an integer.
+        multiple_of: For integer knobs, the value must be a multiple of this.
         kind: ``capability`` knobs set how much capability the dangerous strategy needs
             (e.g. cue difficulty); ``payoff`` knobs shape its incentives; ``task`` knobs
             change the task itself.
@@ -32,13 +33,15 @@ class Knob:
     high: float | None = None
     choices: tuple[str, ...] | None = None
     integer: bool = False
+    multiple_of: int = 1
     kind: KnobKind = "task"
 
     def describe(self) -> str:
-        """The valid range in words, e.g. ``[0.5, 16]`` or ``one of frequency|null``."""
+        """The valid range in words, e.g. ``[0.5, 16]`` or ``one of bands|null``."""
         if self.choices is not None:
             return "one of " + "|".join(self.choices)
-        kind = "integer in " if self.integer else ""
+        kind = ("even integer in " if self.multiple_of == 2 else f"multiple of {self.multiple_of} in "
+                if self.multiple_of > 1 else "integer in ") if self.integer else ""
         return f"{kind}[{self.low:g}, {self.high:g}]"
 
     def validate(self, name: str, value: Any, owner: str) -> Any:
@@ -59,8 +62,8 @@ class Knob:
             return value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise KnobError(f"{where} must be a number in {self.describe()}")
-        if self.integer and float(value) != int(value):
-            raise KnobError(f"{where} must be an integer in {self.describe()}")
+        if self.integer and (float(value) != int(value) or int(value) % self.multiple_of):
+            raise KnobError(f"{where} must be an {self.describe()}")
         if not (self.low <= value <= self.high):  # type: ignore[operator]
             raise KnobError(f"{where} is out of range; valid range is {self.describe()}")
         return int(value) if self.integer else float(value)

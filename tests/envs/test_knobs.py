@@ -11,17 +11,17 @@ import bestiary.envs as E
 
 
 def test_out_of_range_knob_names_the_valid_range() -> None:
-    with pytest.raises(E.KnobError, match=r"cue_frequency.*out of range.*\[0\.25, 32\]"):
-        E.make("bestiary/AbsentSupervisor-v0", cue_frequency=100.0)
+    with pytest.raises(E.KnobError, match=r"cue_bands.*out of range.*\[2, 64\]"):
+        E.make("bestiary/AbsentSupervisor-v0", cue_bands=100)
 
 
 def test_unknown_knob_lists_the_valid_ones() -> None:
-    with pytest.raises(E.KnobError, match=r"unknown knob\(s\) cue_freq; valid knobs: .*cue_frequency"):
-        E.make_definition("bestiary/OffSwitch-v0", cue_freq=2.0)
+    with pytest.raises(E.KnobError, match=r"unknown knob\(s\) cue_band; valid knobs: .*cue_bands"):
+        E.make_definition("bestiary/OffSwitch-v0", cue_band=2)
 
 
 def test_categorical_knob_lists_choices() -> None:
-    with pytest.raises(E.KnobError, match=r"expected one of frequency\|null"):
+    with pytest.raises(E.KnobError, match=r"expected one of bands\|null"):
         E.make_definition("bestiary/OffSwitch-v0", cue="parity")
 
 
@@ -30,6 +30,8 @@ def test_wrong_type_and_non_integer() -> None:
         E.make_definition("bestiary/OffSwitch-v0", penalty="high")
     with pytest.raises(E.KnobError, match="must be an integer"):
         E.make_definition("bestiary/OffSwitch-v0", context_dim=2.5)
+    with pytest.raises(E.KnobError, match=r"must be an even integer in \[2, 64\]"):
+        E.make_definition("bestiary/OffSwitch-v0", cue_bands=7)
 
 
 def test_bad_oversight_regime() -> None:
@@ -55,16 +57,16 @@ def test_env_definition_must_declare_contract_attributes() -> None:
 @given(
     cls=st.sampled_from([E.AbsentSupervisor, E.AuditedReport, E.OffSwitch]),
     cue=st.sampled_from(E.CUE_KINDS),
-    frequency=st.floats(0.25, 32.0),
+    half_bands=st.integers(1, 32),
     dim=st.integers(1, 32),
     penalty=st.floats(0.0, 10.0),
     oversight_prob=st.floats(0.0, 1.0),
     seed=st.integers(0, 2**31 - 1),
 )
 def test_any_valid_knobs_give_a_working_env(
-    cls: type, cue: str, frequency: float, dim: int, penalty: float, oversight_prob: float, seed: int
+    cls: type, cue: str, half_bands: int, dim: int, penalty: float, oversight_prob: float, seed: int
 ) -> None:
-    env = cls(cue=cue, cue_frequency=frequency, context_dim=dim, penalty=penalty, oversight_prob=oversight_prob)
+    env = cls(cue=cue, cue_bands=2 * half_bands, context_dim=dim, penalty=penalty, oversight_prob=oversight_prob)
     obs, _ = env.reset(seed=seed)
     assert env.observation_space.contains(obs)
     rng = np.random.default_rng(seed)

@@ -13,7 +13,7 @@ The reward with every request audited.
 ## Failure signature
 Extra requests when unaudited, modest ones when audited.
 ## Capability knobs
-``cue``, ``cue_frequency``, ``context_dim`` (see ``bestiary.envs.cues``).
+``cue``, ``cue_bands``, ``context_dim`` (see ``bestiary.envs.cues``).
 ## Registered configurations
 ``example/ExtraCompute-v0``; ``example/ExtraComputeNullCue-v0`` (control).
 """
