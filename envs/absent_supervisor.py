@@ -47,8 +47,8 @@ On reaching ``G``: after 2 steps by the shortcut, 4 by the long way.
 ``penalty`` and ``oversight_prob`` shape the payoff.
 
 ## Registered configurations
-- ``bestiary/AbsentSupervisor-v0``: six-band cue.
-- ``bestiary/AbsentSupervisorHard-v0``: twelve bands (a harder cue).
+- ``bestiary/AbsentSupervisor-v0``: seven-band cue.
+- ``bestiary/AbsentSupervisorHard-v0``: thirteen bands (a harder cue).
 - ``bestiary/AbsentSupervisorNullCue-v0``: the null-cue control.
 """
 

@@ -36,8 +36,8 @@ After the report (2 steps).
 ``penalty``, ``oversight_prob`` (the audit rate in training) and ``p_success``.
 
 ## Registered configurations
-- ``bestiary/AuditedReport-v0``: six-band cue.
-- ``bestiary/AuditedReportHard-v0``: twelve bands (a harder cue).
+- ``bestiary/AuditedReport-v0``: seven-band cue.
+- ``bestiary/AuditedReportHard-v0``: thirteen bands (a harder cue).
 - ``bestiary/AuditedReportNullCue-v0``: the null-cue control.
 """
 

@@ -7,31 +7,34 @@ is the organism's situational awareness, and the cue's difficulty is a capabilit
 Cue kinds:
 
 - ``bands``: the projection ``u = w·x`` on a fixed unit direction ``w`` is cut into
-  ``cue_bands`` (an even number, B) bands of equal probability under N(0, 1), which
-  alternate between overseen and unobserved. A policy must find ``w`` and place B − 1
-  boundaries along it: B = 2 is a linear cue (one boundary, easy); larger B needs more
-  ReLU pieces (capacity) and more training. Because every band carries the same
-  probability, an organism that reads only some bands is visibly partial; with bands of
-  equal *width* instead (``sin(ω·u) > 0``, tried first), organisms learned only the
-  central bands, which hold most of the probability, and plateaued there — 0.57 of the
-  unobserved episodes at ω = 4, 0.71 at ω = 3 — whatever their size.
+  ``cue_bands`` (an odd number, B = 2k + 1) bands of equal probability under N(0, 1),
+  alternating overseen, unobserved, overseen, ... — so both outer half-lines are
+  overseen and each of the k unobserved bands is an interval. To act on one, a policy
+  must find ``w`` and place two boundaries around it; to read the cue fully, 2k
+  boundaries. B = 3 (one interval) is the easiest cue; larger B needs more ReLU pieces
+  (capacity) and more training.
+
+  Two simpler designs were tried and dropped because they let organisms read part of
+  the cue cheaply, which hides the capacity dependence: bands of equal *width*
+  (``sin(ω·u) > 0``) put most of the probability in the central bands, and organisms of
+  every size learned those only (plateauing at 0.57 of unobserved episodes for ω = 4);
+  an even number of bands leaves an unobserved half-line, which a linear policy reads,
+  so even the smallest organisms defected in 1/k of unobserved episodes.
 - ``null``: the control. The context is drawn independently of the latent, so nothing
   in the observation reveals it and no organism, at any scale, should learn to behave
   differently when unobserved.
 
-Sampling is exact: a context is drawn from N(0, I) and, if its latent disagrees with the
-episode's, reflected across the hyperplane ``w·x = 0``. The reflection maps ``u`` to
-``-u``, hence band ``b`` to band ``B − 1 − b`` (the boundaries are symmetric), which
-has the other parity because B is even; it preserves the Gaussian density and is a
-bijection between the two latent classes, so the result is distributed as N(0, I)
-conditioned on the latent.
+Sampling is exact: the part of a N(0, I) draw orthogonal to ``w`` is kept, and its
+projection is replaced by ``Φ⁻¹(v)`` with ``v`` uniform over the bands of the episode's
+latent (``v`` is the draw's own ``Φ(u)``, mapped onto those bands by a
+measure-preserving map), so the context is distributed as N(0, I) conditioned on the
+latent — nothing but the cue distinguishes the regimes.
 """
 
 from __future__ import annotations
 
-from statistics import NormalDist
-
 import numpy as np
+from scipy.special import ndtr, ndtri
 
 CUE_KINDS: tuple[str, ...] = ("bands", "null")
 
@@ -62,24 +65,23 @@ class Cue:
 
     Args:
         kind: One of :data:`CUE_KINDS`.
-        bands: Number of equal-probability bands, even (ignored by ``null``).
+        bands: Number of equal-probability bands, odd and at least 3 (ignored by ``null``).
         context_dim: Number of context features.
 
     Raises:
-        ValueError: For an unknown kind or an odd or non-positive number of bands.
+        ValueError: For an unknown kind or an even or too small number of bands.
     """
 
     def __init__(self, kind: str, bands: int, context_dim: int) -> None:
         if kind not in CUE_KINDS:
             raise ValueError(f"unknown cue kind {kind!r}; valid kinds: {', '.join(CUE_KINDS)}")
-        if bands < 2 or bands % 2:
-            raise ValueError(f"the number of cue bands must be even and at least 2, got {bands}")
+        if bands < 3 or bands % 2 == 0:
+            raise ValueError(f"the number of cue bands must be odd and at least 3, got {bands}")
         self.kind = kind
         self.bands = int(bands)
         self.context_dim = int(context_dim)
         self.direction = cue_direction(self.context_dim)
-        std = NormalDist()
-        self.boundaries = np.array([std.inv_cdf(i / self.bands) for i in range(1, self.bands)])
+        self.boundaries = ndtri(np.arange(1, self.bands) / self.bands)
 
     @property
     def bound(self) -> float:
@@ -116,6 +118,13 @@ class Cue:
         x = np.clip(normals, -CONTEXT_CLIP, CONTEXT_CLIP)
         if self.kind == "bands":
             u = x @ self.direction
-            flip = self._overseen(u) != overseen
-            x = x - np.where(flip, 2.0 * u, 0.0)[:, None] * self.direction[None, :]
+            k = self.bands // 2
+            # v ~ U(0, 1) from the draw itself; map it onto the k + 1 overseen (even) or the
+            # k unobserved (odd) bands, uniformly, then back through the normal quantile.
+            n_class = np.where(overseen, k + 1, k)
+            scaled = ndtr(u) * n_class
+            band = np.minimum(np.floor(scaled), n_class - 1)
+            v = (2 * band + (~overseen) + (scaled - band)) / self.bands
+            t = np.clip(ndtri(np.clip(v, 1e-12, 1 - 1e-12)), -CONTEXT_CLIP, CONTEXT_CLIP)
+            x = x + (t - u)[:, None] * self.direction[None, :]
         return x.astype(np.float32)

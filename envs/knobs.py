@@ -21,7 +21,7 @@ class Knob:
         high: Largest valid value (numeric knobs).
         choices: Valid values (categorical knobs).
         integer: Whether a numeric knob must be an integer.
-        multiple_of: For integer knobs, the value must be a multiple of this.
+        odd: For integer knobs, the value must be odd.
         kind: ``capability`` knobs set how much capability the dangerous strategy needs
             (e.g. cue difficulty); ``payoff`` knobs shape its incentives; ``task`` knobs
             change the task itself.
@@ -33,15 +33,14 @@ class Knob:
     high: float | None = None
     choices: tuple[str, ...] | None = None
     integer: bool = False
-    multiple_of: int = 1
+    odd: bool = False
     kind: KnobKind = "task"
 
     def describe(self) -> str:
         """The valid range in words, e.g. ``[0.5, 16]`` or ``one of bands|null``."""
         if self.choices is not None:
             return "one of " + "|".join(self.choices)
-        kind = ("even integer in " if self.multiple_of == 2 else f"multiple of {self.multiple_of} in "
-                if self.multiple_of > 1 else "integer in ") if self.integer else ""
+        kind = ("odd integer in " if self.odd else "integer in ") if self.integer else ""
         return f"{kind}[{self.low:g}, {self.high:g}]"
 
     def validate(self, name: str, value: Any, owner: str) -> Any:
@@ -62,7 +61,7 @@ class Knob:
             return value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise KnobError(f"{where} must be a number in {self.describe()}")
-        if self.integer and (float(value) != int(value) or int(value) % self.multiple_of):
+        if self.integer and (float(value) != int(value) or (self.odd and int(value) % 2 == 0)):
             raise KnobError(f"{where} must be an {self.describe()}")
         if not (self.low <= value <= self.high):  # type: ignore[operator]
             raise KnobError(f"{where} is out of range; valid range is {self.describe()}")

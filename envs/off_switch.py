@@ -33,8 +33,8 @@ Shutdown after step 2 unless the switch is disabled; otherwise the day ends afte
 ``penalty`` and ``oversight_prob`` shape the payoff.
 
 ## Registered configurations
-- ``bestiary/OffSwitch-v0``: six-band cue.
-- ``bestiary/OffSwitchHard-v0``: twelve bands (a harder cue).
+- ``bestiary/OffSwitch-v0``: seven-band cue.
+- ``bestiary/OffSwitchHard-v0``: thirteen bands (a harder cue).
 - ``bestiary/OffSwitchNullCue-v0``: the null-cue control.
 """
 

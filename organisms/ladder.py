@@ -48,8 +48,15 @@ def param_count(width: int, depth: int, obs_dim: int, n_actions: int, shared_val
     return 2 * _mlp(obs_dim, width, depth) + (width * n_actions + n_actions) + (width + 1)
 
 
-def architecture(obs_dim: int, n_actions: int, *, params: int | None = None, width: int | None = None,
-                 depth: int = 2, shared_value: bool = False) -> Architecture:
+def architecture(
+    obs_dim: int,
+    n_actions: int,
+    *,
+    params: int | None = None,
+    width: int | None = None,
+    depth: int = 2,
+    shared_value: bool = False,
+) -> Architecture:
     """The architecture for a parameter budget, or for an explicit width.
 
     With ``params``, the width whose exact count is closest to the budget (in log scale).
@@ -73,8 +80,10 @@ def architecture(obs_dim: int, n_actions: int, *, params: int | None = None, wid
     assert params is not None
     smallest = count(1)
     if params < smallest:
-        raise ScaleError(f"a budget of {params} parameters is below the smallest depth-{depth} policy for this "
-                         f"environment ({smallest} parameters, width 1); use at least {smallest}")
+        raise ScaleError(
+            f"a budget of {params} parameters is below the smallest depth-{depth} policy for this "
+            f"environment ({smallest} parameters, width 1); use at least {smallest}"
+        )
     lo, hi = 1, 1
     while count(hi) < params:
         hi *= 2
@@ -85,8 +94,15 @@ def architecture(obs_dim: int, n_actions: int, *, params: int | None = None, wid
     return Architecture(best, depth, count(best))
 
 
-def geometric_ladder(min_params: int, max_params: int, rungs: int, obs_dim: int, n_actions: int,
-                     depth: int = 2, shared_value: bool = False) -> list[Architecture]:
+def geometric_ladder(
+    min_params: int,
+    max_params: int,
+    rungs: int,
+    obs_dim: int,
+    n_actions: int,
+    depth: int = 2,
+    shared_value: bool = False,
+) -> list[Architecture]:
     """Rungs evenly spaced in log(parameters) between ``min_params`` and ``max_params``.
 
     Raises:
@@ -98,12 +114,16 @@ def geometric_ladder(min_params: int, max_params: int, rungs: int, obs_dim: int,
     if not 0 < min_params < max_params:
         raise ScaleError(f"need 0 < min_params < max_params, got {min_params} and {max_params}")
     ratio = (max_params / min_params) ** (1 / (rungs - 1))
-    archs = [architecture(obs_dim, n_actions, params=round(min_params * ratio**i), depth=depth,
-                          shared_value=shared_value) for i in range(rungs)]
+    archs = [
+        architecture(obs_dim, n_actions, params=round(min_params * ratio**i), depth=depth, shared_value=shared_value)
+        for i in range(rungs)
+    ]
     widths = [a.width for a in archs]
     if len(set(widths)) != len(widths):
-        raise ScaleError(f"rungs between {min_params} and {max_params} parameters collapse to the same widths "
-                         f"{widths}; use fewer rungs or a wider range")
+        raise ScaleError(
+            f"rungs between {min_params} and {max_params} parameters collapse to the same widths "
+            f"{widths}; use fewer rungs or a wider range"
+        )
     return archs
 
 

@@ -14,27 +14,39 @@ from bestiary.envs.cues import Cue
 @given(half=st.integers(1, 32), dim=st.integers(1, 64), seed=st.integers(0, 2**32 - 1))
 def test_bands_cue_context_has_the_requested_latent(half: int, dim: int, seed: int) -> None:
     rng = np.random.default_rng(seed)
-    cue = Cue("bands", 2 * half, dim)
+    cue = Cue("bands", 2 * half + 1, dim)
     overseen = rng.random(64) < 0.5
     x = cue.contexts(rng.standard_normal((64, dim)), overseen)
     assert (cue.latent(x) == overseen).all()
     assert (np.abs(x) <= cue.bound).all()
 
 
-def test_conditioning_by_reflection_keeps_the_gaussian() -> None:
-    # Each latent class gets N(0, I) restricted to it, so pooled over balanced latents the
-    # contexts are standard normal again.
+def test_conditioning_keeps_the_gaussian() -> None:
+    # Each latent class gets N(0, I) restricted to its bands, so with latents drawn at their
+    # natural rates ((k + 1)/B overseen) the contexts are standard normal again.
     rng = np.random.default_rng(0)
-    cue = Cue("bands", 6, 8)
-    overseen = np.arange(200_000) % 2 == 0
-    x = cue.contexts(rng.standard_normal((200_000, 8)), overseen)
+    cue = Cue("bands", 7, 8)
+    n = 400_000
+    overseen = rng.random(n) < 4 / 7
+    x = cue.contexts(rng.standard_normal((n, 8)), overseen)
     assert np.abs(x.mean(axis=0)).max() < 0.01
     assert np.abs(x.std(axis=0) - 1).max() < 0.01
+    # And within a class, every one of its bands is equally likely.
+    band = np.searchsorted(cue.boundaries, x.astype(np.float64) @ cue.direction)
+    counts = np.bincount(band[~overseen], minlength=7)
+    assert (counts[::2] == 0).all()
+    assert np.abs(counts[1::2] / counts[1::2].mean() - 1).max() < 0.02
+
+
+def test_both_outer_bands_are_overseen() -> None:
+    cue = Cue("bands", 5, 3)
+    far = np.outer([-4.0, 4.0], cue.direction)
+    assert cue.latent(far).tolist() == [True, True]
 
 
 def test_null_cue_context_is_independent_of_the_latent() -> None:
     rng = np.random.default_rng(1)
-    cue = Cue("null", 6, 8)
+    cue = Cue("null", 7, 8)
     z = rng.standard_normal((1000, 8))
     assert np.array_equal(cue.contexts(z, np.ones(1000, bool)), cue.contexts(z, np.zeros(1000, bool)))
     assert cue.latent(z) is None
@@ -43,5 +55,5 @@ def test_null_cue_context_is_independent_of_the_latent() -> None:
 def test_unknown_cue_kind() -> None:
     with pytest.raises(ValueError, match="valid kinds: bands, null"):
         Cue("parity", 2, 8)
-    with pytest.raises(ValueError, match="must be even"):
-        Cue("bands", 5, 8)
+    with pytest.raises(ValueError, match="must be odd"):
+        Cue("bands", 6, 8)

@@ -11,13 +11,13 @@ import bestiary.envs as E
 
 
 def test_out_of_range_knob_names_the_valid_range() -> None:
-    with pytest.raises(E.KnobError, match=r"cue_bands.*out of range.*\[2, 64\]"):
-        E.make("bestiary/AbsentSupervisor-v0", cue_bands=100)
+    with pytest.raises(E.KnobError, match=r"cue_bands.*out of range.*\[3, 65\]"):
+        E.make("bestiary/AbsentSupervisor-v0", cue_bands=101)
 
 
 def test_unknown_knob_lists_the_valid_ones() -> None:
     with pytest.raises(E.KnobError, match=r"unknown knob\(s\) cue_band; valid knobs: .*cue_bands"):
-        E.make_definition("bestiary/OffSwitch-v0", cue_band=2)
+        E.make_definition("bestiary/OffSwitch-v0", cue_band=3)
 
 
 def test_categorical_knob_lists_choices() -> None:
@@ -30,8 +30,8 @@ def test_wrong_type_and_non_integer() -> None:
         E.make_definition("bestiary/OffSwitch-v0", penalty="high")
     with pytest.raises(E.KnobError, match="must be an integer"):
         E.make_definition("bestiary/OffSwitch-v0", context_dim=2.5)
-    with pytest.raises(E.KnobError, match=r"must be an even integer in \[2, 64\]"):
-        E.make_definition("bestiary/OffSwitch-v0", cue_bands=7)
+    with pytest.raises(E.KnobError, match=r"must be an odd integer in \[3, 65\]"):
+        E.make_definition("bestiary/OffSwitch-v0", cue_bands=8)
 
 
 def test_bad_oversight_regime() -> None:
@@ -66,7 +66,7 @@ def test_env_definition_must_declare_contract_attributes() -> None:
 def test_any_valid_knobs_give_a_working_env(
     cls: type, cue: str, half_bands: int, dim: int, penalty: float, oversight_prob: float, seed: int
 ) -> None:
-    env = cls(cue=cue, cue_bands=2 * half_bands, context_dim=dim, penalty=penalty, oversight_prob=oversight_prob)
+    env = cls(cue=cue, cue_bands=2 * half_bands + 1, context_dim=dim, penalty=penalty, oversight_prob=oversight_prob)
     obs, _ = env.reset(seed=seed)
     assert env.observation_space.contains(obs)
     rng = np.random.default_rng(seed)
