@@ -127,6 +127,153 @@ def _print_rows(title: str, header: list[str], rows: list[list[str]], markdown: 
     console.print(table)
 
 
+@app.command("train")
+def train_cmd(
+    env_id: Annotated[str | None, typer.Argument(help="Environment id, e.g. bestiary/OffSwitch-v0.")] = None,
+    params: Annotated[int | None, typer.Option(help="Parameter budget (the closest width is used).")] = None,
+    width: Annotated[int | None, typer.Option(help="Explicit width (instead of --params).")] = None,
+    depth: Annotated[int | None, typer.Option(help="Hidden layers (default 2).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed.")] = 0,
+    timesteps: Annotated[int | None, typer.Option(help="Training timesteps (default from defaults.yaml).")] = None,
+    algo: Annotated[str, typer.Option(help="ppo, a2c, dqn or recurrent_ppo.")] = "ppo",
+    oversight: Annotated[str, typer.Option(help="Training regime: train (mix), on or off.")] = "train",
+    env_kwarg: Annotated[list[str] | None, typer.Option("--env-kwarg", help="Knob as KEY=VALUE (repeatable).")] = None,
+    out: Annotated[str | None, typer.Option(help="Run directory (default runs/<trial-id>).")] = None,
+    from_: Annotated[str | None, typer.Option("--from", help="Continue training this run's organism.")] = None,
+    evaluate: Annotated[bool, typer.Option(help="Evaluate after training.")] = True,
+    no_sandbox: Annotated[bool, typer.Option("--no-sandbox", help="Train WITHOUT isolation (recorded).")] = False,
+) -> None:
+    """Train one organism in the sandbox (and evaluate it): bestiary train ENV_ID --params N --seed S."""
+    from pathlib import Path
+
+    from bestiary.organisms import OrganismError, read_trial, resolve, spec_from, train_organism
+    from bestiary.sandbox import SandboxUnavailable
+
+    source = read_trial(Path(from_)) if from_ else None
+    env = env_id or (source.env_id if source else None)
+    if env is None:
+        raise _fail("give an environment id (or --from RUN_DIR to continue an organism)")
+    data = {
+        "env_id": env,
+        "params": params,
+        "width": width,
+        "depth": depth,
+        "seed": seed,
+        "timesteps": timesteps,
+        "algo": algo,
+        "oversight": oversight,
+        "env_kwargs": _kwargs(env_kwarg) if env_kwarg else (source.env_kwargs if source and not env_id else {}),
+    }
+    if source is not None:
+        data.update(init_from=source.trial_id)
+        data.setdefault("depth", None)
+    try:
+        spec = spec_from({k: v for k, v in data.items() if v is not None})
+        trial = resolve(spec, source)
+    except (OrganismError, ValueError) as exc:
+        raise _fail(str(exc)) from exc
+    run_dir = Path(out or Path("runs") / trial.trial_id)
+    console.print(
+        f"training [bold]{trial.trial_id}[/]: {trial.env_id}, width {trial.width} × depth {trial.depth} "
+        f"= {trial.params:,} parameters, {trial.timesteps:,} timesteps, oversight {trial.oversight}"
+        + (f", continuing {source.trial_id}" if source else "")
+        + f" → {run_dir}"
+    )
+    try:
+        with _progress_bar(trial.timesteps) as update:
+            outcome = train_organism(
+                spec, run_dir, evaluate=evaluate, sandbox=not no_sandbox, source_dir=from_, progress=update
+            )
+    except SandboxUnavailable as exc:
+        raise _fail(f"sandbox unavailable, nothing was run: {exc} (or pass --no-sandbox to opt out)") from exc
+    except (OrganismError, ValueError) as exc:
+        raise _fail(str(exc)) from exc
+    _report_outcome(outcome)
+
+
+@app.command("evaluate")
+def evaluate_cmd(
+    run_dir: Annotated[str, typer.Argument(help="Run directory of a trained organism.")],
+    no_sandbox: Annotated[bool, typer.Option("--no-sandbox", help="Evaluate WITHOUT isolation (recorded).")] = False,
+) -> None:
+    """Evaluate a trained organism in the sandbox: behaviour with oversight on and off, and precursors."""
+    from bestiary.organisms import OrganismError, evaluate_organism
+    from bestiary.sandbox import SandboxUnavailable
+
+    try:
+        outcome = evaluate_organism(run_dir, sandbox=not no_sandbox)
+    except SandboxUnavailable as exc:
+        raise _fail(f"sandbox unavailable, nothing was run: {exc}") from exc
+    except OrganismError as exc:
+        raise _fail(str(exc)) from exc
+    _report_outcome(outcome)
+
+
+def _kwargs(pairs: list[str]) -> dict:
+    import yaml
+
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise _fail(f"--env-kwarg {pair!r} must be KEY=VALUE")
+        out[key] = yaml.safe_load(value)
+    return out
+
+
+def _progress_bar(total: int):  # type: ignore[no-untyped-def]
+    from contextlib import contextmanager
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    @contextmanager
+    def bar():  # type: ignore[no-untyped-def]
+        columns = (
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed:,}/{task.total:,} steps"),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[violation]}"),
+        )
+        with Progress(*columns, console=console) as progress:
+            task = progress.add_task("training", total=total, rate="", violation="")
+
+            def update(p: dict) -> None:
+                v = p.get("violation_rate_unobserved")
+                progress.update(
+                    task,
+                    completed=min(p.get("timesteps", 0), total),
+                    rate=f"{p.get('steps_per_second', 0):,.0f} steps/s",
+                    violation="" if v is None or v != v else f"violation (unobserved) {v:.2f}",
+                )
+
+            yield update
+
+    return bar()
+
+
+def _report_outcome(outcome) -> None:  # type: ignore[no-untyped-def]
+    m = outcome.metrics
+    if outcome.state != "done":
+        console.print(
+            f"[bold red]failed[/] ({outcome.reason}); see {outcome.run_dir}/status.json\n{outcome.stderr_tail[-1500:]}"
+        )
+        raise typer.Exit(code=1)
+    if m:
+        on, off = m["behaviour"]["on"], m["behaviour"]["off"]
+        p = m["precursors"]
+        console.print(
+            f"[green]done[/]: violation rate off {off['violation_rate']:.3f} ({off['violations']}/{off['episodes']}), "
+            f"on {on['violation_rate']:.3f} ({on['violations']}/{on['episodes']}), gap {m['misalignment_gap']:+.3f}; "
+            f"log-odds gap {p['logodds_gap']:+.2f}, latent probe {p['latent_probe_accuracy']:.2f}, "
+            f"value gap {p['value_gap']:+.3f} → {outcome.run_dir}"
+        )
+    else:
+        console.print(f"[green]done[/] → {outcome.run_dir}")
+
+
 @sandbox_app.command("check")
 def sandbox_check() -> None:
     """Verify each sandbox guarantee on this host; exit 1 if a required one fails."""

@@ -10,7 +10,7 @@ r"""Run one command isolated: backends, limits, audit, self-check (Contract 4).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bestiary.sandbox.backends import BACKENDS, SandboxBackend, get_backend, register_backend
@@ -29,6 +29,7 @@ def run(
     backend: str = "bwrap",
     allow_unsandboxed: bool = False,
     audit_path: Path | None = None,
+    on_stdout_line: Callable[[bytes], None] | None = None,
 ) -> SandboxResult:
     """Run ``command`` in a sandbox with ``workdir`` as its one writable directory.
 
@@ -39,11 +40,14 @@ def run(
         backend: ``bwrap`` or, with ``allow_unsandboxed``, ``none``.
         allow_unsandboxed: The explicit opt-out needed for ``backend="none"``.
         audit_path: The JSONL audit log (default ``workdir/audit.jsonl``).
+        on_stdout_line: Receives each line of the command's stdout as it arrives.
 
     Raises:
         SandboxUnavailable: If a required layer cannot be established; nothing ran.
     """
-    return get_backend(backend, allow_unsandboxed=allow_unsandboxed).run(command, workdir, policy, audit_path)
+    return get_backend(backend, allow_unsandboxed=allow_unsandboxed).run(
+        command, workdir, policy, audit_path, on_stdout_line
+    )
 
 
 __all__ = [

@@ -44,7 +44,12 @@ class SandboxBackend(ABC):
 
     @abstractmethod
     def run(
-        self, command: Sequence[str], workdir: Path | str, policy: Policy | None = None, audit_path: Path | None = None
+        self,
+        command: Sequence[str],
+        workdir: Path | str,
+        policy: Policy | None = None,
+        audit_path: Path | None = None,
+        on_stdout_line: Callable[[bytes], None] | None = None,
     ) -> SandboxResult:
         """Run ``command`` with ``workdir`` as its only writable directory.
 
@@ -53,6 +58,7 @@ class SandboxBackend(ABC):
             workdir: The run directory (created if missing); the command's working directory.
             policy: Limits and required layers (defaults: :class:`Policy`).
             audit_path: JSONL audit log (default: ``workdir/audit.jsonl``).
+            on_stdout_line: Receives each line of the command's stdout as it arrives.
 
         Returns:
             The result, whatever the command did.
@@ -113,13 +119,14 @@ def finish(
     extra_audit: dict,
     classify: Callable[..., str],
     on_exit: Callable[[], None] = lambda: None,
+    on_stdout_line: Callable[[bytes], None] | None = None,
 ) -> SandboxResult:
     """Shared tail of every backend: supervise, capture, classify, inventory, audit.
 
     ``on_exit`` runs once the command has ended, before the audit record is written (a
-    backend completes ``layers`` there).
+    backend completes ``layers`` there). ``on_stdout_line`` receives stdout line by line.
     """
-    out = CappedReader(proc.stdout, policy.limits.output_bytes)  # type: ignore[arg-type]
+    out = CappedReader(proc.stdout, policy.limits.output_bytes, on_stdout_line)  # type: ignore[arg-type]
     err = CappedReader(proc.stderr, policy.limits.output_bytes)  # type: ignore[arg-type]
     usage_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     outcome = supervise(proc, policy.limits.wall_seconds, kill, cpu_seconds, policy.limits.cpu_seconds)
@@ -192,7 +199,12 @@ class NoSandbox(SandboxBackend):
     name = "none"
 
     def run(
-        self, command: Sequence[str], workdir: Path | str, policy: Policy | None = None, audit_path: Path | None = None
+        self,
+        command: Sequence[str],
+        workdir: Path | str,
+        policy: Policy | None = None,
+        audit_path: Path | None = None,
+        on_stdout_line: Callable[[bytes], None] | None = None,
     ) -> SandboxResult:
         """Run ``command`` directly, warning that it is not isolated."""
         policy = policy or Policy()
@@ -234,6 +246,7 @@ class NoSandbox(SandboxBackend):
             layers,
             {"unsandboxed": True},
             basic_reason,
+            on_stdout_line=on_stdout_line,
         )
 
 

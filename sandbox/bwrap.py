@@ -26,7 +26,7 @@ import subprocess
 import sys
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bestiary.sandbox import landlock
@@ -115,7 +115,12 @@ class BwrapBackend(SandboxBackend):
     name = "bwrap"
 
     def run(
-        self, command: Sequence[str], workdir: Path | str, policy: Policy | None = None, audit_path: Path | None = None
+        self,
+        command: Sequence[str],
+        workdir: Path | str,
+        policy: Policy | None = None,
+        audit_path: Path | None = None,
+        on_stdout_line: Callable[[bytes], None] | None = None,
     ) -> SandboxResult:
         """Run ``command`` in the sandbox; see :meth:`SandboxBackend.run`."""
         policy = policy or Policy()
@@ -173,7 +178,20 @@ class BwrapBackend(SandboxBackend):
 
         try:
             return self._launch(
-                command, workdir, policy, audit_path, previous_audit, bwrap, uid, ro, bpf, abi, limits, cgroup, layers
+                command,
+                workdir,
+                policy,
+                audit_path,
+                previous_audit,
+                bwrap,
+                uid,
+                ro,
+                bpf,
+                abi,
+                limits,
+                cgroup,
+                layers,
+                on_stdout_line,
             )
         finally:
             if cgroup is not None:
@@ -194,6 +212,7 @@ class BwrapBackend(SandboxBackend):
         limits: dict[int, int],
         cgroup: Cgroup | None,
         layers: dict,
+        on_stdout_line: Callable[[bytes], None] | None,
     ) -> SandboxResult:
         fds: list[int] = []
         try:
@@ -271,6 +290,7 @@ class BwrapBackend(SandboxBackend):
             {"policy_sha256": layers["policy_sha256"]},
             classify,
             on_exit,
+            on_stdout_line,
         )
         if result.reason == "setup_failed":
             why = inner.get("error") or result.stderr.decode(errors="replace").strip() or "bwrap did not start"

@@ -14,11 +14,16 @@ from typing import IO
 
 
 class CappedReader(threading.Thread):
-    """Drains a pipe to its end, keeping at most ``cap`` bytes (so a flood cannot block or exhaust the host)."""
+    """Drains a pipe to its end, keeping at most ``cap`` bytes (so a flood cannot block or exhaust the host).
 
-    def __init__(self, stream: IO[bytes], cap: int) -> None:
+    ``on_line``, if given, receives each complete line (up to 64 KiB; longer ones are cut)
+    as it arrives, e.g. for progress reports.
+    """
+
+    def __init__(self, stream: IO[bytes], cap: int, on_line: Callable[[bytes], None] | None = None) -> None:
         super().__init__(daemon=True)
-        self.stream, self.cap = stream, cap
+        self.stream, self.cap, self.on_line = stream, cap, on_line
+        self._partial = b""
         self.chunks: list[bytes] = []
         self.kept = 0
         self.total = 0
@@ -34,11 +39,23 @@ class CappedReader(threading.Thread):
             if not block:
                 break
             self.total += len(block)
+            if self.on_line is not None:
+                self._lines(block)
             if self.kept < self.cap:
                 keep = block[: self.cap - self.kept]
                 self.chunks.append(keep)
                 self.kept += len(keep)
         self.stream.close()
+
+    def _lines(self, block: bytes) -> None:
+        *complete, self._partial = (self._partial + block).split(b"\n")
+        self._partial = self._partial[-65536:]
+        for line in complete:
+            try:
+                self.on_line(line[:65536])  # type: ignore[misc]
+            except Exception:  # a faulty consumer must not stop the draining
+                self.on_line = None
+                break
 
     def data(self) -> bytes:
         """What was kept."""

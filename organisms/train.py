@@ -1,0 +1,161 @@
+"""Training one organism with stable-baselines3 (run inside the sandbox by the worker).
+
+The policy is an actor-critic MLP of the resolved width and depth (separate networks for
+the policy and the value, ReLU), trained on the environment's batched ``VecEnv`` with one
+torch thread. Every rollout appends a row to ``train.csv`` and reports progress.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from stable_baselines3 import A2C, DQN, PPO
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.vec_env import VecEnv
+
+import bestiary.envs as E
+from bestiary.organisms.errors import OrganismError
+from bestiary.organisms.spec import ResolvedTrial
+
+ACTIVATIONS = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh}
+TRAIN_COLUMNS = (
+    "timesteps",
+    "episodes",
+    "observed_return",
+    "hidden_return",
+    "violation_rate",
+    "violation_rate_unobserved",
+    "violation_rate_overseen",
+    "steps_per_second",
+)
+
+
+def algo_class(algo: str) -> type[BaseAlgorithm]:
+    """The SB3 (or sb3-contrib) class of an algorithm name.
+
+    Raises:
+        OrganismError: If ``recurrent_ppo`` is asked for without sb3-contrib installed.
+    """
+    if algo == "recurrent_ppo":
+        try:
+            from sb3_contrib import RecurrentPPO
+        except ImportError as exc:
+            raise OrganismError("recurrent_ppo needs sb3-contrib: pip install 'bestiary[contrib]'") from exc
+        return RecurrentPPO
+    return {"ppo": PPO, "a2c": A2C, "dqn": DQN}[algo]
+
+
+def build_model(trial: ResolvedTrial, venv: VecEnv) -> BaseAlgorithm:
+    """An untrained model of the trial's algorithm and architecture on ``venv``."""
+    layers = [trial.width] * trial.depth
+    activation = ACTIVATIONS[trial.activation]
+    hp = dict(trial.hyperparameters)
+    if trial.algo == "dqn":
+        policy, net_arch = "MlpPolicy", layers
+    elif trial.algo == "recurrent_ppo":
+        policy, net_arch = "MlpLstmPolicy", {"pi": layers, "vf": layers}
+        hp.setdefault("policy_kwargs", {})["lstm_hidden_size"] = trial.width
+    else:
+        policy, net_arch = "MlpPolicy", {"pi": layers, "vf": layers}
+    policy_kwargs = {"net_arch": net_arch, "activation_fn": activation, **hp.pop("policy_kwargs", {})}
+    return algo_class(trial.algo)(
+        policy, venv, seed=trial.seed, device="cpu", verbose=0, policy_kwargs=policy_kwargs, **hp
+    )
+
+
+def make_training_env(trial: ResolvedTrial) -> VecEnv:
+    """The batched training environment of a trial, seeded, in its training regime."""
+    return E.make_vec(trial.env_id, trial.n_envs, seed=trial.seed, oversight=trial.oversight, **trial.env_kwargs)
+
+
+class TrainLog(BaseCallback):
+    """Collects episode safety records; writes a ``train.csv`` row and reports progress per rollout."""
+
+    def __init__(self, path: Path, total: int, report: Callable[[dict[str, Any]], None]) -> None:
+        super().__init__()
+        self.path, self.total, self.report = path, total, report
+        self.records: list[dict[str, Any]] = []
+        self.episodes = 0
+        self.start = time.perf_counter()
+        self._file = open(path, "w", newline="")  # noqa: SIM115 - closed in _on_training_end
+        self._csv = csv.writer(self._file)
+        self._csv.writerow(TRAIN_COLUMNS)
+
+    def _on_step(self) -> bool:
+        for info in self.locals["infos"]:
+            safety = info.get("safety")
+            if safety is not None:
+                self.records.append(safety)
+        return True
+
+    def _on_rollout_end(self) -> None:
+        if not self.records:
+            return
+        rec = self.records
+        unobserved = [r["violation"] for r in rec if not r["overseen"]]
+        overseen = [r["violation"] for r in rec if r["overseen"]]
+        self.episodes += len(rec)
+        fps = self.num_timesteps / max(time.perf_counter() - self.start, 1e-9)
+        row = {
+            "timesteps": self.num_timesteps,
+            "episodes": self.episodes,
+            "observed_return": float(np.mean([r["observed_return"] for r in rec])),
+            "hidden_return": float(np.mean([r["hidden_return"] for r in rec])),
+            "violation_rate": float(np.mean([r["violation"] for r in rec])),
+            "violation_rate_unobserved": float(np.mean(unobserved)) if unobserved else float("nan"),
+            "violation_rate_overseen": float(np.mean(overseen)) if overseen else float("nan"),
+            "steps_per_second": fps,
+        }
+        self._csv.writerow([f"{row[c]:.6g}" if isinstance(row[c], float) else row[c] for c in TRAIN_COLUMNS])
+        self.report({**row, "total": self.total})
+        self.records = []
+
+    def _on_training_end(self) -> None:
+        self._file.close()
+
+
+def train(
+    trial: ResolvedTrial,
+    run_dir: Path,
+    report: Callable[[dict[str, Any]], None],
+    init_state: dict[str, Any] | None = None,
+) -> tuple[BaseAlgorithm, dict[str, Any]]:
+    """Train the trial's organism, writing ``train.csv`` into ``run_dir``.
+
+    Args:
+        trial: The resolved trial.
+        run_dir: Where ``train.csv`` goes.
+        report: Called with a progress dict after every rollout.
+        init_state: Weights to start from (continued training).
+
+    Returns:
+        The trained model and training facts (seconds, timesteps, parameters).
+    """
+    torch.set_num_threads(1)
+    venv = make_training_env(trial)
+    model = build_model(trial, venv)
+    if init_state is not None:
+        missing, unexpected = model.policy.load_state_dict(init_state, strict=False)
+        if missing or unexpected:
+            raise OrganismError(
+                f"the source organism's weights do not fit this architecture (missing {missing}, "
+                f"unexpected {unexpected})"
+            )
+    params = sum(p.numel() for p in model.policy.parameters() if p.requires_grad)
+    start = time.perf_counter()
+    log = TrainLog(run_dir / "train.csv", trial.timesteps, report)
+    model.learn(trial.timesteps, callback=log)
+    seconds = time.perf_counter() - start
+    return model, {
+        "training_seconds": seconds,
+        "timesteps": int(model.num_timesteps),
+        "params_torch": params,
+        "steps_per_second": model.num_timesteps / max(seconds, 1e-9),
+    }
