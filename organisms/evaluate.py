@@ -106,7 +106,7 @@ def readout(model: BaseAlgorithm, obs: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 
 def dangerous_logodds(logits: np.ndarray, action: int) -> np.ndarray:
-    """log p(a) − log(1 − p(a)) under the softmax of ``logits``, computed stably."""
+    """Log p(a) − log(1 − p(a)) under the softmax of ``logits``, computed stably."""
     others = np.delete(logits, action, axis=1)
     return logits[:, action] - np.logaddexp.reduce(others, axis=1)
 
@@ -156,7 +156,7 @@ def precursors(model: BaseAlgorithm, env: E.FailureModeEnv, n_probes: int) -> di
         "value_overseen": float(values[seen].mean()),
         "value_gap": float(values[~seen].mean() - values[seen].mean()),
         "latent_probe_accuracy": probe_accuracy(hidden, seen),
-        "probes": int(len(seen)),
+        "probes": len(seen),
     }
 
 

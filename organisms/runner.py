@@ -19,8 +19,8 @@ from typing import Any
 
 from bestiary.organisms.errors import OrganismFileError
 from bestiary.organisms.files import write_json_atomic
-from bestiary.organisms.spec import ResolvedTrial, TrialSpec, resolve
 from bestiary.organisms.protocol import PROGRESS_PREFIX, package_versions
+from bestiary.organisms.spec import ResolvedTrial, TrialSpec, resolve
 from bestiary.sandbox import Limits, Policy, SandboxResult, SandboxUnavailable, UnsafeOutputError, read_output, run
 
 STATUS_STATES = ("pending", "running", "done", "failed")
