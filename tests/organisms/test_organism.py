@@ -157,7 +157,7 @@ def test_bad_input_is_refused_before_anything_runs(spec: dict, error: type, mess
 def test_negative_timesteps_and_unknown_fields() -> None:
     with pytest.raises(OrganismError, match="`timesteps`: Input should be greater than 0"):
         spec_from({"env_id": "bestiary/OffSwitch-v0", "params": 500, "timesteps": -5})
-    with pytest.raises(OrganismError, match="`steps`: Extra inputs are not permitted.*Valid fields"):
+    with pytest.raises(OrganismError, match=r"`steps`: Extra inputs are not permitted.*Valid fields"):
         spec_from({"env_id": "bestiary/OffSwitch-v0", "params": 500, "steps": 5})
 
 
