@@ -274,6 +274,133 @@ def _report_outcome(outcome) -> None:  # type: ignore[no-untyped-def]
         console.print(f"[green]done[/] → {outcome.run_dir}")
 
 
+@app.command("sweep")
+def sweep_cmd(
+    spec_path: Annotated[str, typer.Argument(help="Sweep spec (YAML).")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the plan and a time estimate; run nothing.")
+    ] = False,
+    runs: Annotated[str, typer.Option(help="Parent directory of runs/<sweep>/.")] = "runs",
+) -> None:
+    """Run a scaling study from a YAML spec; run it again to continue (finished trials are skipped)."""
+    from pathlib import Path
+
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from bestiary.envs import EnvError
+    from bestiary.organisms import OrganismError
+    from bestiary.sandbox import SandboxUnavailable
+    from bestiary.sweep import estimate_seconds, measured_rate, plan, run_sweep
+    from bestiary.sweep_spec import SpecError, load_sweep
+
+    try:
+        sweep = load_sweep(spec_path)
+        planned = plan(sweep, runs)
+    except (SpecError, EnvError, OrganismError, ValueError) as exc:
+        raise _fail(str(exc)) from exc
+    states = {s: sum(p.state == s for p in planned) for s in ("done", "running", "failed", "pending")}
+    workers = sweep.executor.workers or __import__("os").cpu_count() or 1
+    console.print(
+        f"sweep [bold]{sweep.name}[/]: {len(planned)} trials ({', '.join(f'{v} {k}' for k, v in states.items() if v)})"
+        f" → {Path(runs) / sweep.name}; executor {sweep.executor.kind}"
+        + (f" with {workers} workers" if sweep.executor.kind == "local" else f" at {sweep.executor.address}")
+    )
+    if dry_run:
+        table = Table(title=f"plan of {sweep.name}")
+        for col in ("environment", "knobs", "params (width×depth)", "timesteps", "seeds", "state"):
+            table.add_column(col)
+        groups: dict = {}
+        for p in planned:
+            key = (
+                p.trial.env_id,
+                json_dumps(p.trial.env_kwargs),
+                f"{p.trial.params:,} ({p.trial.width}×{p.trial.depth})",
+                f"{p.trial.timesteps:,}",
+            )
+            g = groups.setdefault(key, {"seeds": [], "states": []})
+            g["seeds"].append(p.trial.seed)
+            g["states"].append(p.state)
+        for key, g in groups.items():
+            table.add_row(*key, ",".join(map(str, g["seeds"])), ",".join(sorted(set(g["states"]))))
+        console.print(table)
+        rate = measured_rate(planned)
+        console.print(
+            f"estimated time for the {len(planned) - states['done']} trials to run: "
+            f"{estimate_seconds(planned, workers, rate) / 60:.1f} min (throughput measured here: "
+            f"{rate(min(p.trial.params for p in planned)):,.0f} steps/s at the smallest rung, "
+            f"{rate(max(p.trial.params for p in planned)):,.0f} at the largest)"
+        )
+        return
+    text = Path(spec_path).read_text()
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[counts]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    counts = {"done": 0, "failed": 0, "retry": 0}
+    todo = len(planned) - states["done"]
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task(f"sweep {sweep.name}", total=todo, counts="")
+
+        def on_event(kind: str, p, detail) -> None:  # type: ignore[no-untyped-def]
+            if kind in counts:
+                counts[kind] += 1
+            if kind in ("done", "failed"):
+                progress.advance(task)
+            if kind == "failed":
+                progress.console.print(f"[red]failed[/] {p.trial.trial_id}: {detail}")
+            progress.update(task, counts=f"done {counts['done']}, failed {counts['failed']}, retried {counts['retry']}")
+
+        try:
+            report = run_sweep(sweep, text, runs, on_event)
+        except SandboxUnavailable as exc:
+            raise _fail(f"sandbox unavailable, nothing was run: {exc}") from exc
+    console.print(
+        f"sweep {sweep.name}: {report.done} done, {report.failed} failed, {report.skipped} already done or "
+        f"out of retries → collect with: bestiary collect {Path(runs) / sweep.name}"
+    )
+    if report.failed:
+        raise typer.Exit(code=1)
+
+
+def json_dumps(obj: object) -> str:
+    import json
+
+    return json.dumps(obj, sort_keys=True) if obj else "defaults"
+
+
+@app.command("collect")
+def collect_cmd(
+    runs_dir: Annotated[str, typer.Argument(help="A sweep's run directory (runs/<sweep>) or a parent of several.")],
+    out: Annotated[
+        str | None, typer.Option(help="Output stem (default RUNS_DIR/results): writes .parquet and .csv.")
+    ] = None,
+) -> None:
+    """Collect run directories into the results table (Contract 3), as parquet and CSV."""
+    from pathlib import Path
+
+    from bestiary.collect import collect, write_results
+
+    try:
+        df = collect(runs_dir)
+    except FileNotFoundError as exc:
+        raise _fail(str(exc)) from exc
+    parquet, csv = write_results(df, Path(out) if out else Path(runs_dir) / "results")
+    trials = df.groupby("trial_id")["status"].first() if not df.empty else None
+    summary = ", ".join(f"{n} {s}" for s, n in trials.value_counts().items()) if trials is not None else "no trials"
+    console.print(f"{len(df)} rows from {0 if trials is None else len(trials)} trials ({summary}) → {parquet}, {csv}")
+
+
 @sandbox_app.command("check")
 def sandbox_check() -> None:
     """Verify each sandbox guarantee on this host; exit 1 if a required one fails."""
