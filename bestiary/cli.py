@@ -320,7 +320,7 @@ def sweep_cmd(
         for p in planned:
             key = (
                 p.trial.env_id,
-                json_dumps(p.trial.env_kwargs),
+                _knobs_text(p.trial.env_kwargs),
                 f"{p.trial.params:,} ({p.trial.width}×{p.trial.depth})",
                 f"{p.trial.timesteps:,}",
             )
@@ -373,7 +373,7 @@ def sweep_cmd(
         raise typer.Exit(code=1)
 
 
-def json_dumps(obj: object) -> str:
+def _knobs_text(obj: object) -> str:
     import json
 
     return json.dumps(obj, sort_keys=True) if obj else "defaults"
