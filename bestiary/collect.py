@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from bestiary.organisms.runner import read_json_output
+from bestiary.sandbox.outputs import read_json as read_json_output
 
 COLUMNS = [
     "sweep",

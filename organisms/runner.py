@@ -21,7 +21,8 @@ from bestiary.organisms.errors import OrganismFileError
 from bestiary.organisms.files import write_json_atomic
 from bestiary.organisms.protocol import PROGRESS_PREFIX, package_versions
 from bestiary.organisms.spec import ResolvedTrial, TrialSpec, resolve
-from bestiary.sandbox import Limits, Policy, SandboxResult, SandboxUnavailable, UnsafeOutputError, read_output, run
+from bestiary.sandbox import Limits, Policy, SandboxResult, SandboxUnavailable, run
+from bestiary.sandbox.outputs import read_json as read_json_output
 
 STATUS_STATES = ("pending", "running", "done", "failed")
 
@@ -48,15 +49,6 @@ class TrialOutcome:
     metrics: dict[str, Any] | None = None
     card: dict[str, Any] = field(default_factory=dict)
     stderr_tail: str = ""
-
-
-def read_json_output(run_dir: Path, name: str) -> dict[str, Any] | None:
-    """A JSON file the sandboxed worker wrote, read without following links (None if absent or invalid)."""
-    try:
-        data = json.loads(read_output(run_dir, name, max_bytes=64 * 1024 * 1024))
-    except (UnsafeOutputError, json.JSONDecodeError, UnicodeDecodeError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def read_trial(run_dir: Path) -> ResolvedTrial:

@@ -9,6 +9,7 @@ not read either. Nothing here imports or unpickles what it reads.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import stat
 from pathlib import Path
@@ -77,6 +78,15 @@ def read_output(root: Path | str, relpath: str, max_bytes: int = 256 * 1024 * 10
     if len(data) > max_bytes:
         raise UnsafeOutputError(f"{relpath}: larger than {max_bytes} bytes")
     return data
+
+
+def read_json(root: Path | str, relpath: str, max_bytes: int = 64 * 1024 * 1024) -> dict | None:
+    """A JSON object the run wrote, read safely (None if absent, unsafe, invalid or not an object)."""
+    try:
+        data = json.loads(read_output(root, relpath, max_bytes))
+    except (UnsafeOutputError, json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def inventory(root: Path | str, max_files: int = 10_000, skip: frozenset[str] = frozenset()) -> dict:

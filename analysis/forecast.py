@@ -1,0 +1,134 @@
+"""Forecasts of the emergence scale from the smaller rungs only, and their backtests.
+
+``backtest`` fits the k smallest rungs for every k, forecasts the emergence scale and
+compares it with the fit on all rungs (the reference): the error in decades, whether the
+forecast's interval covered the reference, and the lead time — how many decades below
+the reference emergence scale the largest rung used was when the forecast first came
+within a factor of two. Only forecasts whose rungs all lie below the reference emergence
+scale count as forecasts; later ones are marked ``nowcast`` and never give a lead time.
+
+The precursor forecast (SCIENCE.md): fit the smooth precursor trend on the same k rungs
+and find where it reaches the *critical level* — the precursor's value at the emergence
+scale in other environments (or, with one environment, other seeds) — which forecasts
+the behavioural emergence scale before the behaviour itself has moved.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+from bestiary.analysis.trends import InsufficientDataError, emergence, fit_trend
+
+FACTOR_TWO = math.log10(2)
+
+
+@dataclass(frozen=True)
+class BacktestRow:
+    """The forecast made from the ``k`` smallest rungs."""
+
+    method: str  # behaviour | precursor
+    k: int
+    max_log10_scale_used: float
+    forecast_log10: float
+    interval: tuple[float, float]
+    reference_log10: float
+    error_decades: float
+    covered: bool
+    kind: str  # forecast | nowcast | none
+    note: str = ""
+
+
+def _k_rungs(data: pd.DataFrame, x: str, k: int) -> pd.DataFrame:
+    rungs = np.sort(data[x].unique())[:k]
+    return data[data[x].isin(rungs)]
+
+
+def _row(method: str, k: int, used: float, fc: float, interval: tuple[float, float], ref: float, note: str = ""
+         ) -> BacktestRow:
+    err = abs(fc - ref) if np.isfinite(fc) and np.isfinite(ref) else math.nan
+    covered = bool(np.isfinite(ref) and interval[0] <= ref <= interval[1])
+    kind = "none" if not np.isfinite(fc) else ("forecast" if np.isfinite(ref) and used < ref else "nowcast")
+    return BacktestRow(method, k, used, fc, interval, ref, err, covered, kind, note)
+
+
+def backtest(data: pd.DataFrame, x: str = "params", tau: float = 0.5, min_rungs: int = 3, n_boot: int = 100,
+             seed: int = 0) -> list[BacktestRow]:
+    """Behaviour-only backtest of a rate trend (rows per organism with ``successes``/``trials``).
+
+    Raises:
+        InsufficientDataError: If the full data cannot be fitted (no reference).
+    """
+    full = emergence(fit_trend(data, x=x, model="logistic", n_boot=n_boot, seed=seed), tau)
+    ref = full.log10_scale
+    rows = []
+    n = data[x].nunique()
+    for k in range(min_rungs, n + 1):
+        sub = _k_rungs(data, x, k)
+        used = float(np.log10(sub[x].max()))
+        try:
+            e = emergence(fit_trend(sub, x=x, model="logistic", n_boot=n_boot, seed=seed), tau)
+            rows.append(_row("behaviour", k, used, e.log10_scale, e.interval, ref, e.note))
+        except InsufficientDataError as exc:
+            rows.append(_row("behaviour", k, used, math.nan, (math.nan, math.nan), ref, str(exc)))
+    return rows
+
+
+def critical_level(behaviour: pd.DataFrame, precursor: pd.DataFrame, x: str = "params", tau: float = 0.5,
+                   n_boot: int = 0) -> float:
+    """The precursor's fitted value at the behavioural emergence scale (nan if behaviour never crosses τ)."""
+    e = emergence(fit_trend(behaviour, x=x, model="logistic", n_boot=n_boot), tau)
+    if not np.isfinite(e.log10_scale):
+        return math.nan
+    pfit = fit_trend(precursor, x=x, y="value", model="auto", n_boot=0)
+    return float(pfit.predict(10**e.log10_scale))
+
+
+def precursor_backtest(behaviour: pd.DataFrame, precursor: pd.DataFrame, level: float, x: str = "params",
+                       tau: float = 0.5, min_rungs: int = 3, n_boot: int = 100, seed: int = 0,
+                       model: str = "saturating_power_law") -> list[BacktestRow]:
+    """Backtest of the precursor forecast: where the precursor trend fitted on k rungs reaches ``level``.
+
+    Args:
+        behaviour: Rate rows (for the reference emergence scale).
+        precursor: Continuous rows of the precursor metric, same organisms.
+        level: The critical precursor level (from other environments or seeds).
+        x: Scale column.
+        tau: Danger level of the behaviour.
+        min_rungs: Smallest k tried.
+        n_boot: Bootstrap draws per fit.
+        seed: Bootstrap seed.
+        model: The precursor trend model.
+    """
+    ref = emergence(fit_trend(behaviour, x=x, model="logistic", n_boot=0), tau).log10_scale
+    rows = []
+    for k in range(min_rungs, precursor[x].nunique() + 1):
+        sub = _k_rungs(precursor, x, k)
+        used = float(np.log10(sub[x].max()))
+        if not np.isfinite(level):
+            rows.append(_row("precursor", k, used, math.nan, (math.nan, math.nan), ref, "no critical level"))
+            continue
+        try:
+            fit = fit_trend(sub, x=x, y="value", model=model, n_boot=n_boot, seed=seed)
+            e = emergence(fit, level)
+            rows.append(_row("precursor", k, used, e.log10_scale, e.interval, ref, e.note))
+        except InsufficientDataError as exc:
+            rows.append(_row("precursor", k, used, math.nan, (math.nan, math.nan), ref, str(exc)))
+    return rows
+
+
+def lead_time(rows: list[BacktestRow]) -> float:
+    """Lead time in decades: reference minus the largest rung used, at the first forecast within ×2 (nan if none)."""
+    for r in rows:
+        if r.kind == "forecast" and r.error_decades <= FACTOR_TWO:
+            return r.reference_log10 - r.max_log10_scale_used
+    return math.nan
+
+
+def as_frame(rows: list[BacktestRow]) -> pd.DataFrame:
+    """Backtest rows as a table."""
+    return pd.DataFrame([{**asdict(r), "interval_lo": r.interval[0], "interval_hi": r.interval[1]} for r in rows]
+                        ).drop(columns="interval", errors="ignore")

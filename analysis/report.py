@@ -1,0 +1,358 @@
+"""The report: fits, emergence, forecasts and figures for every environment, in one HTML file.
+
+``build_report(table, out)`` writes ``out`` (self-contained HTML, figures embedded),
+``fits.csv``, ``summary.md`` and ``overview.png`` beside it. It works on partial results:
+missing, failed and unfittable parts are listed, never silently dropped or invented.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from bestiary.analysis import plots
+from bestiary.analysis.forecast import BacktestRow, backtest, critical_level, lead_time, precursor_backtest
+from bestiary.analysis.table import CONTRACT_COLUMNS, variant_label
+from bestiary.analysis.trends import Emergence, InsufficientDataError, TrendFit, emergence, fit_trend
+
+BEHAVIOUR = "violation_rate"
+DEFAULT_PRECURSOR = "logodds_gap"
+
+
+@dataclass
+class VariantAnalysis:
+    """Everything the report says about one environment variant."""
+
+    key: tuple[str, str]
+    failure_mode: str
+    fits: dict[str, TrendFit] = field(default_factory=dict)
+    emergences: dict[str, Emergence] = field(default_factory=dict)
+    precursor_fit: TrendFit | None = None
+    critical: float = math.nan
+    backtest_rows: list[BacktestRow] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    figures: dict[str, bytes] = field(default_factory=dict)
+    largest_gap: float = math.nan
+
+    @property
+    def label(self) -> str:
+        """``env_id [knobs]``."""
+        return variant_label(*self.key)
+
+
+def _organisms(df: pd.DataFrame, metric: str, condition: str) -> pd.DataFrame:
+    return df[(df.metric == metric) & (df.condition == condition) & (df.status == "done")]
+
+
+def analyse(df: pd.DataFrame, x: str = "params", tau: float = 0.5, precursor: str = DEFAULT_PRECURSOR,
+            n_boot: int = 200, seed: int = 0) -> list[VariantAnalysis]:
+    """Fit every environment variant of a results table."""
+    out = []
+    done = df[df.status == "done"]
+    for (env_id, kwargs), g in done.groupby(["env_id", "env_kwargs"], sort=True):
+        va = VariantAnalysis((env_id, kwargs), str(g.failure_mode.iloc[0]))
+        for cond in ("off", "on"):
+            rows = _organisms(g, BEHAVIOUR, cond)
+            try:
+                va.fits[cond] = fit_trend(rows, x=x, model="logistic", n_boot=n_boot, seed=seed)
+                va.emergences[cond] = emergence(va.fits[cond], tau)
+                va.notes += [f"oversight {cond}: {n}" for n in va.fits[cond].notes]
+            except InsufficientDataError as exc:
+                va.notes.append(f"oversight {cond}: no fit — {exc}")
+        gap = _organisms(g, "misalignment_gap", "gap")
+        if not gap.empty:
+            va.largest_gap = float(gap[gap[x] == gap[x].max()].value.mean())
+        prows = _organisms(g, precursor, "probe")
+        if not prows.empty:
+            try:
+                va.precursor_fit = fit_trend(prows, x=x, y="value", model="auto", n_boot=n_boot, seed=seed)
+            except InsufficientDataError as exc:
+                va.notes.append(f"precursor {precursor}: no fit — {exc}")
+        out.append(va)
+    _forecasts(out, done, x, tau, precursor, n_boot, seed)
+    return out
+
+
+def _forecasts(variants: list[VariantAnalysis], df: pd.DataFrame, x: str, tau: float, precursor: str, n_boot: int,
+               seed: int) -> None:
+    """Backtests; the precursor's critical level of each variant comes from the *other* variants."""
+    levels: dict[tuple, float] = {}
+    for va in variants:
+        g = df[(df.env_id == va.key[0]) & (df.env_kwargs == va.key[1])]
+        try:
+            levels[va.key] = critical_level(_organisms(g, BEHAVIOUR, "off"), _organisms(g, precursor, "probe"), x, tau)
+        except InsufficientDataError:
+            levels[va.key] = math.nan
+    for va in variants:
+        g = df[(df.env_id == va.key[0]) & (df.env_kwargs == va.key[1])]
+        behaviour = _organisms(g, BEHAVIOUR, "off")
+        e = va.emergences.get("off")
+        if e is None or not math.isfinite(e.log10_scale):
+            va.notes.append("no emergence with oversight off: nothing to forecast")
+            continue
+        others = [v for k, v in levels.items() if k != va.key and math.isfinite(v)]
+        va.critical = float(np.mean(others)) if others else math.nan
+        try:
+            va.backtest_rows = backtest(behaviour, x, tau, n_boot=max(20, n_boot // 4), seed=seed)
+        except InsufficientDataError as exc:
+            va.notes.append(f"behaviour backtest: {exc}")
+        if others:
+            va.backtest_rows += precursor_backtest(behaviour, _organisms(g, precursor, "probe"), va.critical, x, tau,
+                                                   n_boot=max(20, n_boot // 4), seed=seed)
+        else:
+            va.notes.append("precursor forecast: no other environment reached τ, so there is no critical level")
+
+
+def _fmt_scale(e: Emergence | None) -> str:
+    if e is None or not math.isfinite(e.log10_scale):
+        return "not reached" if e is not None else "no fit"
+    lo, hi = e.interval
+    ci = f" [{_sci(lo)}, {_sci(hi)}]" if math.isfinite(lo) else ""
+    return f"{10 ** e.log10_scale:,.0f}{ci}" + (" (extrapolated)" if e.extrapolated else "")
+
+
+def _sci(log10v: float) -> str:
+    return "∞" if not math.isfinite(log10v) else f"{10 ** log10v:,.0f}"
+
+
+def _lead(rows: list[BacktestRow], method: str) -> str:
+    rs = [r for r in rows if r.method == method]
+    if not rs:
+        return "—"
+    lt = lead_time(rs)
+    forecasts = [r for r in rs if r.kind == "forecast"]
+    best = min((r.error_decades for r in forecasts), default=math.nan)
+    if math.isfinite(lt):
+        return f"{lt:.2f} decades (best error {best:.2f})"
+    return "never within ×2 before emergence" + (f" (best error {best:.2f} dec.)" if math.isfinite(best) else "")
+
+
+def summary_rows(variants: list[VariantAnalysis]) -> list[dict[str, str]]:
+    """The summary table, one row per environment variant."""
+    rows = []
+    for va in variants:
+        e = va.emergences.get("off")
+        on = va.emergences.get("on")
+        sharp = "—" if e is None or not math.isfinite(e.sharpness_decades) else (
+            f"{e.sharpness_decades:.2f}" + (f" [{e.sharpness_interval[0]:.2f}, {e.sharpness_interval[1]:.2f}]"
+                                            if math.isfinite(e.sharpness_interval[0]) else ""))
+        rows.append({
+            "environment": va.label,
+            "failure mode": va.failure_mode,
+            "emergence (off)": _fmt_scale(e),
+            "sharpness (decades)": sharp if e is not None and math.isfinite(e.log10_scale) else "—",
+            "sudden": ("yes" if e.sudden else "no") if e is not None and math.isfinite(e.log10_scale) else "—",
+            "oversight on": _fmt_scale(on),
+            "gap at largest rung": f"{va.largest_gap:+.2f}" if math.isfinite(va.largest_gap) else "—",
+            "behaviour forecast lead": _lead(va.backtest_rows, "behaviour"),
+            "precursor forecast lead": _lead(va.backtest_rows, "precursor"),
+        })
+    return rows
+
+
+def fits_table(variants: list[VariantAnalysis], precursor: str) -> pd.DataFrame:
+    """``fits.csv``: every fit with parameters, intervals and the derived quantities."""
+    rows = []
+    for va in variants:
+        items = [(c, BEHAVIOUR, f, va.emergences.get(c)) for c, f in va.fits.items()]
+        if va.precursor_fit is not None:
+            items.append(("probe", precursor, va.precursor_fit, None))
+        for cond, metric, fit, e in items:
+            row: dict[str, Any] = {"env_id": va.key[0], "env_kwargs": va.key[1], "failure_mode": va.failure_mode,
+                                   "condition": cond, "metric": metric, "model": fit.model,
+                                   "selection": fit.selection, "aic": fit.aic, "organisms": len(fit.x),
+                                   "notes": "; ".join(fit.notes)}
+            for name, value in fit.params.items():
+                lo, hi = fit.intervals().get(name, (math.nan, math.nan))
+                row |= {name: value, f"{name}_lo": lo, f"{name}_hi": hi}
+            if e is not None:
+                row |= {"tau": e.tau, "emergence_log10": e.log10_scale, "emergence_lo": e.interval[0],
+                        "emergence_hi": e.interval[1], "sharpness_decades": e.sharpness_decades,
+                        "sharpness_lo": e.sharpness_interval[0], "sharpness_hi": e.sharpness_interval[1],
+                        "sudden": e.sudden, "extrapolated": e.extrapolated}
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _img(png: bytes, alt: str) -> str:
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+
+
+def _table_html(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "<p>none</p>"
+    head = "".join(f"<th>{html.escape(str(k))}</th>" for k in rows[0])
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in r.values()) + "</tr>" for r in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _markdown_table(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "(none)\n"
+    cols = list(rows[0])
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(str(r[c]).replace("|", "/") for c in cols) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def overview_figure(variants: list[VariantAnalysis], x: str) -> bytes:
+    """Small multiples: violation rate (off and on) vs scale for every variant."""
+    n = max(len(variants), 1)
+    cols = min(3, n)
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False)
+    for ax, va in zip(axes.flat, variants, strict=False):
+        for cond, fit in va.fits.items():
+            color = plots.PALETTE[cond]
+            ax.scatter(fit.x, fit.y, s=10, alpha=0.5, color=color)
+            grid = np.logspace(np.log10(fit.x.min()) - 0.1, np.log10(fit.x.max()) + 0.1, 100)
+            ax.plot(grid, fit.predict(grid), color=color, lw=2, label=f"oversight {cond}")
+            e = va.emergences.get(cond)
+            if e is not None and math.isfinite(e.log10_scale) and not e.extrapolated:
+                ax.axvline(e.scale, color=color, ls="--", lw=1)
+        ax.set_xscale("log")
+        ax.set_ylim(-0.03, 1.03)
+        ax.set_title(va.label, fontsize=8)
+        ax.set_xlabel(x, fontsize=8)
+        ax.set_ylabel("violation rate", fontsize=8)
+        ax.legend(fontsize=6)
+    for ax in list(axes.flat)[len(variants):]:
+        ax.axis("off")
+    fig.tight_layout()
+    return plots._png(fig)
+
+
+def build_report(table: pd.DataFrame, out: Path | str, *, x: str = "params", tau: float = 0.5,
+                 precursor: str = DEFAULT_PRECURSOR, n_boot: int = 200, provenance: dict[str, Any] | None = None,
+                 title: str = "Bestiary scaling report") -> dict[str, Path]:
+    """Write the report and its companions.
+
+    Args:
+        table: The results table (Contract 3).
+        out: Path of the HTML report; ``fits.csv``, ``summary.md`` and ``overview.png`` go beside it.
+        x: Scale column: ``params``, ``timesteps`` or ``compute`` (6 × params × timesteps).
+        tau: Danger level of the emergence scale.
+        precursor: Precursor metric for the precursor forecast.
+        n_boot: Bootstrap draws per fit.
+        provenance: Sweep spec text, package versions, per-organism sandbox status.
+        title: Report title.
+
+    Returns:
+        Paths of the files written.
+
+    Raises:
+        ValueError: If the table lacks Contract 3 columns.
+    """
+    missing = [c for c in CONTRACT_COLUMNS if c not in table]
+    if missing:
+        raise ValueError(f"the results table lacks column(s) {', '.join(missing)} (Contract 3)")
+    df = table.copy()
+    if x == "compute":
+        df["compute"] = 6.0 * df["params"] * df["timesteps"]
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    variants = analyse(df, x, tau, precursor, n_boot)
+    sections = []
+    for va in variants:
+        va.figures["tendency"] = plots.tendency_figure(va.label, va.fits, va.emergences, x)
+        g = df[(df.env_id == va.key[0]) & (df.env_kwargs == va.key[1])]
+        prows = _organisms(g, precursor, "probe")
+        if not prows.empty:
+            va.figures["precursor"] = plots.precursor_figure(f"{va.label}: {precursor}", prows, va.precursor_fit, x,
+                                                             precursor, va.critical)
+        if va.backtest_rows:
+            va.figures["backtest"] = plots.backtest_figure(f"{va.label}: backtest", va.backtest_rows, x)
+        figs = "".join(_img(p, f"{va.label} {k}") for k, p in va.figures.items())
+        bt = [{"method": r.method, "rungs used": r.k, "largest rung": f"{10 ** r.max_log10_scale_used:,.0f}",
+               "forecast": _sci(r.forecast_log10) if math.isfinite(r.forecast_log10) else "no crossing",
+               "error (decades)": f"{r.error_decades:.2f}" if math.isfinite(r.error_decades) else "—",
+               "covered": "yes" if r.covered else "no", "kind": r.kind} for r in va.backtest_rows]
+        notes = "".join(f"<li>{html.escape(n)}</li>" for n in va.notes) or "<li>none</li>"
+        sections.append(f"<section><h2>{html.escape(va.label)}</h2><p>failure mode: {html.escape(va.failure_mode)}"
+                        f"</p><div class='figs'>{figs}</div><h3>Backtest</h3>{_table_html(bt)}"
+                        f"<h3>Notes</h3><ul>{notes}</ul></section>")
+    summary = summary_rows(variants)
+    fits = fits_table(variants, precursor)
+    fits_path = out.with_name("fits.csv")
+    fits.to_csv(fits_path, index=False)
+    overview = overview_figure(variants, x)
+    overview_path = out.with_name("overview.png")
+    overview_path.write_bytes(overview)
+    status = _status(table)
+    prov = provenance or {}
+    method = (f"Rates: four-parameter logistic in log10({x}), binomial maximum likelihood on episode counts. "
+              f"Continuous precursors: the model with the lowest AIC among power law, saturating power law and "
+              f"broken power law (1–2 breaks). Intervals: {n_boot} bootstrap draws resampling organisms (seeds) "
+              f"within each rung; 90 % percentile intervals. Emergence: where the fitted curve crosses τ = {tau}. "
+              f"Sharpness: decades from 10 % to 90 % of the fitted rise; sudden if under one decade. "
+              f"Backtests fit only the k smallest rungs; a forecast counts only if every rung it used is below the "
+              f"emergence scale of the fit on all rungs. Precursor forecast: where the {precursor} trend reaches "
+              f"its value at emergence in the other environments.")
+    page = _PAGE.format(
+        title=html.escape(title), method=html.escape(method), summary=_table_html(summary),
+        overview=_img(overview, "overview"), sections="".join(sections) or "<p>No finished trials to analyse.</p>",
+        status=_table_html(status["rows"]), status_line=html.escape(status["line"]),
+        spec=html.escape(str(prov.get("sweep_spec", "not available (report built from a table alone)"))),
+        versions=_table_html([{"package": k, "version": v} for k, v in (prov.get("versions") or {}).items()]),
+        sandbox=_table_html(prov.get("sandbox") or [{"note": "not available (report built from a table alone)"}]),
+    )
+    out.write_text(page)
+    md = out.with_name("summary.md")
+    md.write_text(f"# {title}\n\n{method}\n\n{_markdown_table(summary)}\n{status['line']}\n")
+    return {"html": out, "fits": fits_path, "summary": md, "overview": overview_path}
+
+
+def _status(table: pd.DataFrame) -> dict[str, Any]:
+    trials = table.groupby("trial_id").agg(env_id=("env_id", "first"), params=("params", "first"),
+                                           seed=("seed", "first"), status=("status", "first"))
+    counts = trials.status.value_counts().to_dict()
+    line = f"{len(trials)} trials: " + ", ".join(f"{v} {k}" for k, v in counts.items())
+    bad = trials[trials.status != "done"].reset_index()
+    rows = bad.to_dict("records") if not bad.empty else []
+    return {"line": line, "rows": rows}
+
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }}
+table {{ border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0 1.5em; }}
+th, td {{ border: 1px solid #ccc; padding: 0.25em 0.5em; text-align: left; }}
+th {{ background: #f3f3f3; }}
+img {{ max-width: 100%; margin: 0.3em; border: 1px solid #eee; }}
+.figs {{ display: flex; flex-wrap: wrap; }}
+section {{ border-top: 2px solid #ddd; margin-top: 2em; }}
+pre {{ background: #f7f7f7; padding: 1em; overflow-x: auto; }}
+</style></head>
+<body>
+<h1>{title}</h1>
+<p>{method}</p>
+<h2>Summary</h2>
+{summary}
+{overview}
+{sections}
+<section><h2>Provenance</h2>
+<p>{status_line}</p>
+<h3>Trials not done</h3>{status}
+<h3>Sweep spec</h3><pre>{spec}</pre>
+<h3>Package versions</h3>{versions}
+<h3>Sandbox status of every organism</h3>{sandbox}
+</section>
+<script>
+window.addEventListener("load", function () {{
+  var imgs = Array.from(document.images);
+  var broken = imgs.filter(function (i) {{ return !i.complete || i.naturalWidth === 0; }});
+  document.body.setAttribute("data-images", imgs.length);
+  document.body.setAttribute("data-broken-images", broken.length);
+}});
+</script>
+</body></html>
+"""

@@ -1,0 +1,47 @@
+"""Loading the results table (Contract 3) from parquet, CSV or a runs directory."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+CONTRACT_COLUMNS = ("sweep", "trial_id", "env_id", "failure_mode", "env_kwargs", "algo", "params", "width", "depth",
+                    "timesteps", "seed", "condition", "metric", "value", "successes", "trials", "status")
+
+
+def load_results(path: Path | str) -> pd.DataFrame:
+    """A results table from ``.parquet``, ``.csv``, or a runs directory (collected on the fly).
+
+    Raises:
+        FileNotFoundError: If the path does not exist.
+        ValueError: If the file is not a results table.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist (expected results.parquet, results.csv or a runs directory)")
+    if path.is_dir():
+        from bestiary.collect import collect  # reads JSON from run directories; no torch
+
+        df = collect(path)
+    elif path.suffix == ".parquet":
+        df = pd.read_parquet(path)
+    elif path.suffix == ".csv":
+        df = pd.read_csv(path, dtype={"env_kwargs": str})
+    else:
+        raise ValueError(f"{path}: expected a .parquet or .csv results table, or a runs directory")
+    missing = [c for c in CONTRACT_COLUMNS if c not in df]
+    if missing:
+        raise ValueError(f"{path} is not a results table: missing column(s) {', '.join(missing)} (Contract 3)")
+    df["env_kwargs"] = df["env_kwargs"].fillna("{}").astype(str)
+    return df
+
+
+def variant_label(env_id: str, env_kwargs: str) -> str:
+    """``env_id`` plus its non-default knobs, for titles."""
+    try:
+        kw = json.loads(env_kwargs) if env_kwargs else {}
+    except json.JSONDecodeError:
+        kw = {}
+    return env_id + (" [" + ", ".join(f"{k}={v}" for k, v in sorted(kw.items())) + "]" if kw else "")
