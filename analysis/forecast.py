@@ -47,16 +47,18 @@ def _k_rungs(data: pd.DataFrame, x: str, k: int) -> pd.DataFrame:
     return data[data[x].isin(rungs)]
 
 
-def _row(method: str, k: int, used: float, fc: float, interval: tuple[float, float], ref: float, note: str = ""
-         ) -> BacktestRow:
+def _row(
+    method: str, k: int, used: float, fc: float, interval: tuple[float, float], ref: float, note: str = ""
+) -> BacktestRow:
     err = abs(fc - ref) if np.isfinite(fc) and np.isfinite(ref) else math.nan
     covered = bool(np.isfinite(ref) and interval[0] <= ref <= interval[1])
     kind = "none" if not np.isfinite(fc) else ("forecast" if np.isfinite(ref) and used < ref else "nowcast")
     return BacktestRow(method, k, used, fc, interval, ref, err, covered, kind, note)
 
 
-def backtest(data: pd.DataFrame, x: str = "params", tau: float = 0.5, min_rungs: int = 3, n_boot: int = 100,
-             seed: int = 0) -> list[BacktestRow]:
+def backtest(
+    data: pd.DataFrame, x: str = "params", tau: float = 0.5, min_rungs: int = 3, n_boot: int = 100, seed: int = 0
+) -> list[BacktestRow]:
     """Behaviour-only backtest of a rate trend (rows per organism with ``successes``/``trials``).
 
     Raises:
@@ -77,8 +79,9 @@ def backtest(data: pd.DataFrame, x: str = "params", tau: float = 0.5, min_rungs:
     return rows
 
 
-def critical_level(behaviour: pd.DataFrame, precursor: pd.DataFrame, x: str = "params", tau: float = 0.5,
-                   n_boot: int = 0) -> float:
+def critical_level(
+    behaviour: pd.DataFrame, precursor: pd.DataFrame, x: str = "params", tau: float = 0.5, n_boot: int = 0
+) -> float:
     """The precursor's fitted value at the behavioural emergence scale (nan if behaviour never crosses τ)."""
     e = emergence(fit_trend(behaviour, x=x, model="logistic", n_boot=n_boot), tau)
     if not np.isfinite(e.log10_scale):
@@ -87,9 +90,17 @@ def critical_level(behaviour: pd.DataFrame, precursor: pd.DataFrame, x: str = "p
     return float(pfit.predict(10**e.log10_scale))
 
 
-def precursor_backtest(behaviour: pd.DataFrame, precursor: pd.DataFrame, level: float, x: str = "params",
-                       tau: float = 0.5, min_rungs: int = 3, n_boot: int = 100, seed: int = 0,
-                       model: str = "saturating_power_law") -> list[BacktestRow]:
+def precursor_backtest(
+    behaviour: pd.DataFrame,
+    precursor: pd.DataFrame,
+    level: float,
+    x: str = "params",
+    tau: float = 0.5,
+    min_rungs: int = 3,
+    n_boot: int = 100,
+    seed: int = 0,
+    model: str = "saturating_power_law",
+) -> list[BacktestRow]:
     """Backtest of the precursor forecast: where the precursor trend fitted on k rungs reaches ``level``.
 
     Args:
@@ -130,5 +141,6 @@ def lead_time(rows: list[BacktestRow]) -> float:
 
 def as_frame(rows: list[BacktestRow]) -> pd.DataFrame:
     """Backtest rows as a table."""
-    return pd.DataFrame([{**asdict(r), "interval_lo": r.interval[0], "interval_hi": r.interval[1]} for r in rows]
-                        ).drop(columns="interval", errors="ignore")
+    return pd.DataFrame([{**asdict(r), "interval_lo": r.interval[0], "interval_hi": r.interval[1]} for r in rows]).drop(
+        columns="interval", errors="ignore"
+    )

@@ -91,8 +91,12 @@ def _power_starts(x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
 def _sat_starts(x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
     top = float(np.max(y))
     span = float(np.ptp(y) or 1.0)
-    return [np.array([top + span * s, span * np.min(x) ** b * k, b]) for s in (0.05, 0.5) for b in (0.2, 0.5, 1.0)
-            for k in (1.0, 3.0)]
+    return [
+        np.array([top + span * s, span * np.min(x) ** b * k, b])
+        for s in (0.05, 0.5)
+        for b in (0.2, 0.5, 1.0)
+        for k in (1.0, 3.0)
+    ]
 
 
 def _broken_starts(nbreaks: int) -> Callable[[np.ndarray, np.ndarray], list[np.ndarray]]:
@@ -125,22 +129,44 @@ def _broken_bounds(nbreaks: int) -> Callable[[np.ndarray, np.ndarray], list[tupl
 
 
 MODELS: dict[str, Model] = {
-    "logistic": Model("logistic", ("floor", "ceiling", "midpoint", "slope"), _logistic, _logistic_starts,
-                      _logistic_bounds, binomial=True),
+    "logistic": Model(
+        "logistic",
+        ("floor", "ceiling", "midpoint", "slope"),
+        _logistic,
+        _logistic_starts,
+        _logistic_bounds,
+        binomial=True,
+    ),
     "power_law": Model("power_law", ("a", "b"), _power, _power_starts, lambda x, y: [(None, None), (-5.0, 5.0)]),
-    "saturating_power_law": Model("saturating_power_law", ("c", "a", "b"), _sat_power, _sat_starts,
-                                  lambda x, y: [(None, None), (None, None), (0.01, 5.0)]),
-    "broken_power_law": Model("broken_power_law", ("a", "b", "c0", "c1", "log10_d1", "f1"), _broken(1),
-                              _broken_starts(1), _broken_bounds(1)),
-    "broken_power_law_2": Model("broken_power_law_2",
-                                ("a", "b", "c0", "c1", "log10_d1", "f1", "c2", "log10_d2", "f2"), _broken(2),
-                                _broken_starts(2), _broken_bounds(2)),
+    "saturating_power_law": Model(
+        "saturating_power_law",
+        ("c", "a", "b"),
+        _sat_power,
+        _sat_starts,
+        lambda x, y: [(None, None), (None, None), (0.01, 5.0)],
+    ),
+    "broken_power_law": Model(
+        "broken_power_law", ("a", "b", "c0", "c1", "log10_d1", "f1"), _broken(1), _broken_starts(1), _broken_bounds(1)
+    ),
+    "broken_power_law_2": Model(
+        "broken_power_law_2",
+        ("a", "b", "c0", "c1", "log10_d1", "f1", "c2", "log10_d2", "f2"),
+        _broken(2),
+        _broken_starts(2),
+        _broken_bounds(2),
+    ),
 }
 CONTINUOUS_MODELS = ("power_law", "saturating_power_law", "broken_power_law", "broken_power_law_2")
 
 
-def neg_loglik(model: Model, theta: np.ndarray, x: np.ndarray, y: np.ndarray, successes: np.ndarray | None,
-               trials: np.ndarray | None) -> float:
+def neg_loglik(
+    model: Model,
+    theta: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    successes: np.ndarray | None,
+    trials: np.ndarray | None,
+) -> float:
     """Negative log-likelihood: binomial on counts for rate models, Gaussian (profiled σ) otherwise."""
     pred = model.curve(theta, x)
     if not np.all(np.isfinite(pred)):
@@ -168,9 +194,15 @@ def _logistic_nll_grad(theta: np.ndarray, x: np.ndarray, k: np.ndarray, n: np.nd
     return nll, grad
 
 
-def fit_model(model: Model, x: np.ndarray, y: np.ndarray, successes: np.ndarray | None = None,
-              trials: np.ndarray | None = None, starts: list[np.ndarray] | None = None, keep: int = 4
-              ) -> tuple[np.ndarray, float]:
+def fit_model(
+    model: Model,
+    x: np.ndarray,
+    y: np.ndarray,
+    successes: np.ndarray | None = None,
+    trials: np.ndarray | None = None,
+    starts: list[np.ndarray] | None = None,
+    keep: int = 4,
+) -> tuple[np.ndarray, float]:
     """Maximum-likelihood parameters: evaluate every start, then refine the best ``keep``.
 
     Binomial models use L-BFGS-B (with the analytic gradient for the logistic); Gaussian
@@ -193,16 +225,21 @@ def fit_model(model: Model, x: np.ndarray, y: np.ndarray, successes: np.ndarray 
     for start in candidates:
         with np.errstate(all="ignore"):
             if model.name == "logistic":
-                res = minimize(_logistic_nll_grad, start, args=(x, successes, trials), jac=True, method="L-BFGS-B",
-                               bounds=bounds)
+                res = minimize(
+                    _logistic_nll_grad, start, args=(x, successes, trials), jac=True, method="L-BFGS-B", bounds=bounds
+                )
                 theta = res.x
             elif model.binomial:
                 theta = minimize(objective, start, method="L-BFGS-B", bounds=bounds).x
             else:
                 inner = np.clip(start, np.nextafter(lo, hi), np.nextafter(hi, lo))
-                theta = least_squares(lambda t: np.nan_to_num(model.curve(t, x) - y, nan=1e6, posinf=1e6,
-                                                              neginf=-1e6), inner, bounds=(lo, hi), method="trf",
-                                      max_nfev=100 * len(start)).x
+                theta = least_squares(
+                    lambda t: np.nan_to_num(model.curve(t, x) - y, nan=1e6, posinf=1e6, neginf=-1e6),
+                    inner,
+                    bounds=(lo, hi),
+                    method="trf",
+                    max_nfev=100 * len(start),
+                ).x
         value = objective(theta)
         if value < best:
             best_theta, best = theta, value

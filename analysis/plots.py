@@ -32,8 +32,9 @@ def _grid(fit: TrendFit) -> np.ndarray:
     return np.logspace(lx.min() - 0.2, lx.max() + 0.2, 200)
 
 
-def tendency_figure(title: str, fits: dict[str, TrendFit], emergences: dict[str, Emergence], xlabel: str,
-                    ylabel: str = "violation rate") -> bytes:
+def tendency_figure(
+    title: str, fits: dict[str, TrendFit], emergences: dict[str, Emergence], xlabel: str, ylabel: str = "violation rate"
+) -> bytes:
     """Tendency vs scale per oversight condition: organisms, fitted curve and band, emergence marker."""
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     for cond, fit in fits.items():
@@ -50,8 +51,14 @@ def tendency_figure(title: str, fits: dict[str, TrendFit], emergences: dict[str,
             ax.axvline(e.scale, color=color, ls="--", lw=1)
             if all(math.isfinite(v) for v in e.interval):
                 ax.axvspan(10 ** e.interval[0], 10 ** min(e.interval[1], 99), color=color, alpha=0.07)
-            ax.annotate(f"τ={e.tau} at {e.scale:,.0f}", (e.scale, e.tau), xytext=(5, 5), textcoords="offset points",
-                        fontsize=8, color=color)
+            ax.annotate(
+                f"τ={e.tau} at {e.scale:,.0f}",
+                (e.scale, e.tau),
+                xytext=(5, 5),
+                textcoords="offset points",
+                fontsize=8,
+                color=color,
+            )
     ax.set_xscale("log")
     ax.set_ylim(-0.03, 1.03)
     ax.set_xlabel(xlabel)
@@ -61,8 +68,9 @@ def tendency_figure(title: str, fits: dict[str, TrendFit], emergences: dict[str,
     return _png(fig)
 
 
-def precursor_figure(title: str, data: pd.DataFrame, fit: TrendFit | None, x: str, metric: str,
-                     critical: float | None = None) -> bytes:
+def precursor_figure(
+    title: str, data: pd.DataFrame, fit: TrendFit | None, x: str, metric: str, critical: float | None = None
+) -> bytes:
     """A continuous precursor vs scale, with its fitted trend and the critical level."""
     fig, ax = plt.subplots(figsize=(6.4, 3.6))
     sns.scatterplot(data=data, x=x, y="value", ax=ax, s=20, alpha=0.7, color="#6c3483", label="organisms")

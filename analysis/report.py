@@ -52,8 +52,14 @@ def _organisms(df: pd.DataFrame, metric: str, condition: str) -> pd.DataFrame:
     return df[(df.metric == metric) & (df.condition == condition) & (df.status == "done")]
 
 
-def analyse(df: pd.DataFrame, x: str = "params", tau: float = 0.5, precursor: str = DEFAULT_PRECURSOR,
-            n_boot: int = 200, seed: int = 0) -> list[VariantAnalysis]:
+def analyse(
+    df: pd.DataFrame,
+    x: str = "params",
+    tau: float = 0.5,
+    precursor: str = DEFAULT_PRECURSOR,
+    n_boot: int = 200,
+    seed: int = 0,
+) -> list[VariantAnalysis]:
     """Fit every environment variant of a results table."""
     out = []
     done = df[df.status == "done"]
@@ -81,8 +87,9 @@ def analyse(df: pd.DataFrame, x: str = "params", tau: float = 0.5, precursor: st
     return out
 
 
-def _forecasts(variants: list[VariantAnalysis], df: pd.DataFrame, x: str, tau: float, precursor: str, n_boot: int,
-               seed: int) -> None:
+def _forecasts(
+    variants: list[VariantAnalysis], df: pd.DataFrame, x: str, tau: float, precursor: str, n_boot: int, seed: int
+) -> None:
     """Backtests; the precursor's critical level of each variant comes from the *other* variants."""
     levels: dict[tuple, float] = {}
     for va in variants:
@@ -105,8 +112,15 @@ def _forecasts(variants: list[VariantAnalysis], df: pd.DataFrame, x: str, tau: f
         except InsufficientDataError as exc:
             va.notes.append(f"behaviour backtest: {exc}")
         if others:
-            va.backtest_rows += precursor_backtest(behaviour, _organisms(g, precursor, "probe"), va.critical, x, tau,
-                                                   n_boot=max(20, n_boot // 4), seed=seed)
+            va.backtest_rows += precursor_backtest(
+                behaviour,
+                _organisms(g, precursor, "probe"),
+                va.critical,
+                x,
+                tau,
+                n_boot=max(20, n_boot // 4),
+                seed=seed,
+            )
         else:
             va.notes.append("precursor forecast: no other environment reached τ, so there is no critical level")
 
@@ -116,11 +130,11 @@ def _fmt_scale(e: Emergence | None) -> str:
         return "not reached" if e is not None else "no fit"
     lo, hi = e.interval
     ci = f" [{_sci(lo)}, {_sci(hi)}]" if math.isfinite(lo) else ""
-    return f"{10 ** e.log10_scale:,.0f}{ci}" + (" (extrapolated)" if e.extrapolated else "")
+    return f"{10**e.log10_scale:,.0f}{ci}" + (" (extrapolated)" if e.extrapolated else "")
 
 
 def _sci(log10v: float) -> str:
-    return "∞" if not math.isfinite(log10v) else f"{10 ** log10v:,.0f}"
+    return "∞" if not math.isfinite(log10v) else f"{10**log10v:,.0f}"
 
 
 def _lead(rows: list[BacktestRow], method: str) -> str:
@@ -141,20 +155,31 @@ def summary_rows(variants: list[VariantAnalysis]) -> list[dict[str, str]]:
     for va in variants:
         e = va.emergences.get("off")
         on = va.emergences.get("on")
-        sharp = "—" if e is None or not math.isfinite(e.sharpness_decades) else (
-            f"{e.sharpness_decades:.2f}" + (f" [{e.sharpness_interval[0]:.2f}, {e.sharpness_interval[1]:.2f}]"
-                                            if math.isfinite(e.sharpness_interval[0]) else ""))
-        rows.append({
-            "environment": va.label,
-            "failure mode": va.failure_mode,
-            "emergence (off)": _fmt_scale(e),
-            "sharpness (decades)": sharp if e is not None and math.isfinite(e.log10_scale) else "—",
-            "sudden": ("yes" if e.sudden else "no") if e is not None and math.isfinite(e.log10_scale) else "—",
-            "oversight on": _fmt_scale(on),
-            "gap at largest rung": f"{va.largest_gap:+.2f}" if math.isfinite(va.largest_gap) else "—",
-            "behaviour forecast lead": _lead(va.backtest_rows, "behaviour"),
-            "precursor forecast lead": _lead(va.backtest_rows, "precursor"),
-        })
+        sharp = (
+            "—"
+            if e is None or not math.isfinite(e.sharpness_decades)
+            else (
+                f"{e.sharpness_decades:.2f}"
+                + (
+                    f" [{e.sharpness_interval[0]:.2f}, {e.sharpness_interval[1]:.2f}]"
+                    if math.isfinite(e.sharpness_interval[0])
+                    else ""
+                )
+            )
+        )
+        rows.append(
+            {
+                "environment": va.label,
+                "failure mode": va.failure_mode,
+                "emergence (off)": _fmt_scale(e),
+                "sharpness (decades)": sharp if e is not None and math.isfinite(e.log10_scale) else "—",
+                "sudden": ("yes" if e.sudden else "no") if e is not None and math.isfinite(e.log10_scale) else "—",
+                "oversight on": _fmt_scale(on),
+                "gap at largest rung": f"{va.largest_gap:+.2f}" if math.isfinite(va.largest_gap) else "—",
+                "behaviour forecast lead": _lead(va.backtest_rows, "behaviour"),
+                "precursor forecast lead": _lead(va.backtest_rows, "precursor"),
+            }
+        )
     return rows
 
 
@@ -166,18 +191,33 @@ def fits_table(variants: list[VariantAnalysis], precursor: str) -> pd.DataFrame:
         if va.precursor_fit is not None:
             items.append(("probe", precursor, va.precursor_fit, None))
         for cond, metric, fit, e in items:
-            row: dict[str, Any] = {"env_id": va.key[0], "env_kwargs": va.key[1], "failure_mode": va.failure_mode,
-                                   "condition": cond, "metric": metric, "model": fit.model,
-                                   "selection": fit.selection, "aic": fit.aic, "organisms": len(fit.x),
-                                   "notes": "; ".join(fit.notes)}
+            row: dict[str, Any] = {
+                "env_id": va.key[0],
+                "env_kwargs": va.key[1],
+                "failure_mode": va.failure_mode,
+                "condition": cond,
+                "metric": metric,
+                "model": fit.model,
+                "selection": fit.selection,
+                "aic": fit.aic,
+                "organisms": len(fit.x),
+                "notes": "; ".join(fit.notes),
+            }
             for name, value in fit.params.items():
                 lo, hi = fit.intervals().get(name, (math.nan, math.nan))
                 row |= {name: value, f"{name}_lo": lo, f"{name}_hi": hi}
             if e is not None:
-                row |= {"tau": e.tau, "emergence_log10": e.log10_scale, "emergence_lo": e.interval[0],
-                        "emergence_hi": e.interval[1], "sharpness_decades": e.sharpness_decades,
-                        "sharpness_lo": e.sharpness_interval[0], "sharpness_hi": e.sharpness_interval[1],
-                        "sudden": e.sudden, "extrapolated": e.extrapolated}
+                row |= {
+                    "tau": e.tau,
+                    "emergence_log10": e.log10_scale,
+                    "emergence_lo": e.interval[0],
+                    "emergence_hi": e.interval[1],
+                    "sharpness_decades": e.sharpness_decades,
+                    "sharpness_lo": e.sharpness_interval[0],
+                    "sharpness_hi": e.sharpness_interval[1],
+                    "sudden": e.sudden,
+                    "extrapolated": e.extrapolated,
+                }
             rows.append(row)
     return pd.DataFrame(rows)
 
@@ -224,15 +264,23 @@ def overview_figure(variants: list[VariantAnalysis], x: str) -> bytes:
         ax.set_xlabel(x, fontsize=8)
         ax.set_ylabel("violation rate", fontsize=8)
         ax.legend(fontsize=6)
-    for ax in list(axes.flat)[len(variants):]:
+    for ax in list(axes.flat)[len(variants) :]:
         ax.axis("off")
     fig.tight_layout()
     return plots._png(fig)
 
 
-def build_report(table: pd.DataFrame, out: Path | str, *, x: str = "params", tau: float = 0.5,
-                 precursor: str = DEFAULT_PRECURSOR, n_boot: int = 200, provenance: dict[str, Any] | None = None,
-                 title: str = "Bestiary scaling report") -> dict[str, Path]:
+def build_report(
+    table: pd.DataFrame,
+    out: Path | str,
+    *,
+    x: str = "params",
+    tau: float = 0.5,
+    precursor: str = DEFAULT_PRECURSOR,
+    n_boot: int = 200,
+    provenance: dict[str, Any] | None = None,
+    title: str = "Bestiary scaling report",
+) -> dict[str, Path]:
     """Write the report and its companions.
 
     Args:
@@ -266,19 +314,30 @@ def build_report(table: pd.DataFrame, out: Path | str, *, x: str = "params", tau
         g = df[(df.env_id == va.key[0]) & (df.env_kwargs == va.key[1])]
         prows = _organisms(g, precursor, "probe")
         if not prows.empty:
-            va.figures["precursor"] = plots.precursor_figure(f"{va.label}: {precursor}", prows, va.precursor_fit, x,
-                                                             precursor, va.critical)
+            va.figures["precursor"] = plots.precursor_figure(
+                f"{va.label}: {precursor}", prows, va.precursor_fit, x, precursor, va.critical
+            )
         if va.backtest_rows:
             va.figures["backtest"] = plots.backtest_figure(f"{va.label}: backtest", va.backtest_rows, x)
         figs = "".join(_img(p, f"{va.label} {k}") for k, p in va.figures.items())
-        bt = [{"method": r.method, "rungs used": r.k, "largest rung": f"{10 ** r.max_log10_scale_used:,.0f}",
-               "forecast": _sci(r.forecast_log10) if math.isfinite(r.forecast_log10) else "no crossing",
-               "error (decades)": f"{r.error_decades:.2f}" if math.isfinite(r.error_decades) else "—",
-               "covered": "yes" if r.covered else "no", "kind": r.kind} for r in va.backtest_rows]
+        bt = [
+            {
+                "method": r.method,
+                "rungs used": r.k,
+                "largest rung": f"{10**r.max_log10_scale_used:,.0f}",
+                "forecast": _sci(r.forecast_log10) if math.isfinite(r.forecast_log10) else "no crossing",
+                "error (decades)": f"{r.error_decades:.2f}" if math.isfinite(r.error_decades) else "—",
+                "covered": "yes" if r.covered else "no",
+                "kind": r.kind,
+            }
+            for r in va.backtest_rows
+        ]
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in va.notes) or "<li>none</li>"
-        sections.append(f"<section><h2>{html.escape(va.label)}</h2><p>failure mode: {html.escape(va.failure_mode)}"
-                        f"</p><div class='figs'>{figs}</div><h3>Backtest</h3>{_table_html(bt)}"
-                        f"<h3>Notes</h3><ul>{notes}</ul></section>")
+        sections.append(
+            f"<section><h2>{html.escape(va.label)}</h2><p>failure mode: {html.escape(va.failure_mode)}"
+            f"</p><div class='figs'>{figs}</div><h3>Backtest</h3>{_table_html(bt)}"
+            f"<h3>Notes</h3><ul>{notes}</ul></section>"
+        )
     summary = summary_rows(variants)
     fits = fits_table(variants, precursor)
     fits_path = out.with_name("fits.csv")
@@ -288,18 +347,24 @@ def build_report(table: pd.DataFrame, out: Path | str, *, x: str = "params", tau
     overview_path.write_bytes(overview)
     status = _status(table)
     prov = provenance or {}
-    method = (f"Rates: four-parameter logistic in log10({x}), binomial maximum likelihood on episode counts. "
-              f"Continuous precursors: the model with the lowest AIC among power law, saturating power law and "
-              f"broken power law (1–2 breaks). Intervals: {n_boot} bootstrap draws resampling organisms (seeds) "
-              f"within each rung; 90 % percentile intervals. Emergence: where the fitted curve crosses τ = {tau}. "
-              f"Sharpness: decades from 10 % to 90 % of the fitted rise; sudden if under one decade. "
-              f"Backtests fit only the k smallest rungs; a forecast counts only if every rung it used is below the "
-              f"emergence scale of the fit on all rungs. Precursor forecast: where the {precursor} trend reaches "
-              f"its value at emergence in the other environments.")
+    method = (
+        f"Rates: four-parameter logistic in log10({x}), binomial maximum likelihood on episode counts. "
+        f"Continuous precursors: the model with the lowest AIC among power law, saturating power law and "
+        f"broken power law (1–2 breaks). Intervals: {n_boot} bootstrap draws resampling organisms (seeds) "
+        f"within each rung; 90 % percentile intervals. Emergence: where the fitted curve crosses τ = {tau}. "
+        f"Sharpness: decades from 10 % to 90 % of the fitted rise; sudden if under one decade. "
+        f"Backtests fit only the k smallest rungs; a forecast counts only if every rung it used is below the "
+        f"emergence scale of the fit on all rungs. Precursor forecast: where the {precursor} trend reaches "
+        f"its value at emergence in the other environments."
+    )
     page = _PAGE.format(
-        title=html.escape(title), method=html.escape(method), summary=_table_html(summary),
-        overview=_img(overview, "overview"), sections="".join(sections) or "<p>No finished trials to analyse.</p>",
-        status=_table_html(status["rows"]), status_line=html.escape(status["line"]),
+        title=html.escape(title),
+        method=html.escape(method),
+        summary=_table_html(summary),
+        overview=_img(overview, "overview"),
+        sections="".join(sections) or "<p>No finished trials to analyse.</p>",
+        status=_table_html(status["rows"]),
+        status_line=html.escape(status["line"]),
         spec=html.escape(str(prov.get("sweep_spec", "not available (report built from a table alone)"))),
         versions=_table_html([{"package": k, "version": v} for k, v in (prov.get("versions") or {}).items()]),
         sandbox=_table_html(prov.get("sandbox") or [{"note": "not available (report built from a table alone)"}]),
@@ -311,8 +376,9 @@ def build_report(table: pd.DataFrame, out: Path | str, *, x: str = "params", tau
 
 
 def _status(table: pd.DataFrame) -> dict[str, Any]:
-    trials = table.groupby("trial_id").agg(env_id=("env_id", "first"), params=("params", "first"),
-                                           seed=("seed", "first"), status=("status", "first"))
+    trials = table.groupby("trial_id").agg(
+        env_id=("env_id", "first"), params=("params", "first"), seed=("seed", "first"), status=("status", "first")
+    )
     counts = trials.status.value_counts().to_dict()
     line = f"{len(trials)} trials: " + ", ".join(f"{v} {k}" for k, v in counts.items())
     bad = trials[trials.status != "done"].reset_index()

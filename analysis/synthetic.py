@@ -17,10 +17,18 @@ import pandas as pd
 from scipy.special import expit
 
 
-def synthetic_table(envs: dict[str, tuple[float, float]] | None = None, rungs: int = 7, seeds: int = 5,
-                    min_params: float = 300, max_params: float = 3e5, episodes: int = 1000,
-                    seed_jitter: float = 0.08, floor: float = 0.02, ceiling: float = 0.95, seed: int = 0
-                    ) -> pd.DataFrame:
+def synthetic_table(
+    envs: dict[str, tuple[float, float]] | None = None,
+    rungs: int = 7,
+    seeds: int = 5,
+    min_params: float = 300,
+    max_params: float = 3e5,
+    episodes: int = 1000,
+    seed_jitter: float = 0.08,
+    floor: float = 0.02,
+    ceiling: float = 0.95,
+    seed: int = 0,
+) -> pd.DataFrame:
     """A results table (Contract 3) with known trends.
 
     Args:
@@ -35,8 +43,11 @@ def synthetic_table(envs: dict[str, tuple[float, float]] | None = None, rungs: i
         ceiling: Violation rate above the transition.
         seed: Random seed.
     """
-    envs = envs or {"synthetic/Sudden-v0": (3.8, 8.0), "synthetic/Gradual-v0": (4.2, 2.5),
-                    "synthetic/Late-v0": (4.6, 6.0)}
+    envs = envs or {
+        "synthetic/Sudden-v0": (3.8, 8.0),
+        "synthetic/Gradual-v0": (4.2, 2.5),
+        "synthetic/Late-v0": (4.6, 6.0),
+    }
     rng = np.random.default_rng(seed)
     rows = []
     for env_id, (mid, slope) in envs.items():
@@ -48,18 +59,53 @@ def synthetic_table(envs: dict[str, tuple[float, float]] | None = None, rungs: i
                 on_p = floor
                 k_off, k_on = rng.binomial(episodes, off_p), rng.binomial(episodes, on_p)
                 gap = 6.0 - 6.0 * (params / 10 ** (m - 1.5)) ** -0.5 + rng.normal(0, 0.2)
-                base = {"sweep": "synthetic", "trial_id": f"{env_id.split('/')[1]}-p{params}-s{s}", "env_id": env_id,
-                        "failure_mode": "synthetic", "env_kwargs": json.dumps({}), "algo": "ppo", "params": params,
-                        "width": 0, "depth": 2, "timesteps": 100_000, "seed": s, "status": "done"}
+                base = {
+                    "sweep": "synthetic",
+                    "trial_id": f"{env_id.split('/')[1]}-p{params}-s{s}",
+                    "env_id": env_id,
+                    "failure_mode": "synthetic",
+                    "env_kwargs": json.dumps({}),
+                    "algo": "ppo",
+                    "params": params,
+                    "width": 0,
+                    "depth": 2,
+                    "timesteps": 100_000,
+                    "seed": s,
+                    "status": "done",
+                }
                 rows += [
-                    {**base, "condition": "off", "metric": "violation_rate", "value": k_off / episodes,
-                     "successes": k_off, "trials": episodes},
-                    {**base, "condition": "on", "metric": "violation_rate", "value": k_on / episodes,
-                     "successes": k_on, "trials": episodes},
-                    {**base, "condition": "gap", "metric": "misalignment_gap", "value": (k_off - k_on) / episodes,
-                     "successes": None, "trials": None},
-                    {**base, "condition": "probe", "metric": "logodds_gap", "value": gap, "successes": None,
-                     "trials": None},
+                    {
+                        **base,
+                        "condition": "off",
+                        "metric": "violation_rate",
+                        "value": k_off / episodes,
+                        "successes": k_off,
+                        "trials": episodes,
+                    },
+                    {
+                        **base,
+                        "condition": "on",
+                        "metric": "violation_rate",
+                        "value": k_on / episodes,
+                        "successes": k_on,
+                        "trials": episodes,
+                    },
+                    {
+                        **base,
+                        "condition": "gap",
+                        "metric": "misalignment_gap",
+                        "value": (k_off - k_on) / episodes,
+                        "successes": None,
+                        "trials": None,
+                    },
+                    {
+                        **base,
+                        "condition": "probe",
+                        "metric": "logodds_gap",
+                        "value": gap,
+                        "successes": None,
+                        "trials": None,
+                    },
                 ]
     df = pd.DataFrame(rows)
     for col in ("successes", "trials"):

@@ -7,8 +7,25 @@ from pathlib import Path
 
 import pandas as pd
 
-CONTRACT_COLUMNS = ("sweep", "trial_id", "env_id", "failure_mode", "env_kwargs", "algo", "params", "width", "depth",
-                    "timesteps", "seed", "condition", "metric", "value", "successes", "trials", "status")
+CONTRACT_COLUMNS = (
+    "sweep",
+    "trial_id",
+    "env_id",
+    "failure_mode",
+    "env_kwargs",
+    "algo",
+    "params",
+    "width",
+    "depth",
+    "timesteps",
+    "seed",
+    "condition",
+    "metric",
+    "value",
+    "successes",
+    "trials",
+    "status",
+)
 
 
 def load_results(path: Path | str) -> pd.DataFrame:

@@ -76,12 +76,15 @@ class TrendFit:
         if self.boot is None:
             return {k: (math.nan, math.nan) for k in self.params}
         a = (1 - level) / 2
-        return {k: (float(np.nanquantile(self.boot[:, i], a)), float(np.nanquantile(self.boot[:, i], 1 - a)))
-                for i, k in enumerate(self.params)}
+        return {
+            k: (float(np.nanquantile(self.boot[:, i], a)), float(np.nanquantile(self.boot[:, i], 1 - a)))
+            for i, k in enumerate(self.params)
+        }
 
 
-def _arrays(data: pd.DataFrame, x: str, y: str, successes: str, trials: str, binomial: bool
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None, list[str]]:
+def _arrays(
+    data: pd.DataFrame, x: str, y: str, successes: str, trials: str, binomial: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None, list[str]]:
     notes = []
     cols = [x, successes, trials] if binomial else [x, y]
     missing = [c for c in cols if c not in data]
@@ -107,9 +110,16 @@ def _rungs(x: np.ndarray) -> list[np.ndarray]:
     return [np.flatnonzero(x == v) for v in np.unique(x)]
 
 
-def fit_trend(data: pd.DataFrame, x: str = "params", y: str = "value", model: str = "auto",
-              successes: str = "successes", trials: str = "trials", n_boot: int = 200, seed: int = 0
-              ) -> TrendFit:
+def fit_trend(
+    data: pd.DataFrame,
+    x: str = "params",
+    y: str = "value",
+    model: str = "auto",
+    successes: str = "successes",
+    trials: str = "trials",
+    n_boot: int = 200,
+    seed: int = 0,
+) -> TrendFit:
     """Fit a trend of a tendency against scale, with bootstrap intervals over organisms.
 
     Args:
@@ -167,12 +177,21 @@ def fit_trend(data: pd.DataFrame, x: str = "params", y: str = "value", model: st
     aic, name, theta = min(fits, key=lambda f: f[0])
     m = MODELS[name]
     boot = _bootstrap(m, theta, xs, ys, s, n, n_boot, seed) if n_boot > 0 and len(np.unique(xs)) < len(xs) else None
-    return TrendFit(name, dict(zip(m.params, map(float, theta), strict=True)), xs, ys, s, n, float(aic), selection,
-                    boot, notes)
+    return TrendFit(
+        name, dict(zip(m.params, map(float, theta), strict=True)), xs, ys, s, n, float(aic), selection, boot, notes
+    )
 
 
-def _bootstrap(m: Model, theta: np.ndarray, x: np.ndarray, y: np.ndarray, s: np.ndarray | None,
-               n: np.ndarray | None, n_boot: int, seed: int) -> np.ndarray:
+def _bootstrap(
+    m: Model,
+    theta: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    s: np.ndarray | None,
+    n: np.ndarray | None,
+    n_boot: int,
+    seed: int,
+) -> np.ndarray:
     rng = np.random.default_rng(seed)
     rungs = _rungs(x)
     draws = []
@@ -251,8 +270,17 @@ def emergence(fit: TrendFit, tau: float = 0.5, level: float = 0.9) -> Emergence:
     lx = np.log10(fit.x)
     lo, hi = lx.min() - 3, lx.max() + 3
     if fit.model == "constant":
-        return Emergence(tau, math.nan, (math.nan, math.nan), 0.0, math.nan, (math.nan, math.nan), False, False,
-                         fit.notes[-1] if fit.notes else "flat data")
+        return Emergence(
+            tau,
+            math.nan,
+            (math.nan, math.nan),
+            0.0,
+            math.nan,
+            (math.nan, math.nan),
+            False,
+            False,
+            fit.notes[-1] if fit.notes else "flat data",
+        )
     m = MODELS[fit.model]
 
     def crossing(theta: np.ndarray) -> float:
@@ -273,5 +301,6 @@ def emergence(fit: TrendFit, tau: float = 0.5, level: float = 0.9) -> Emergence:
         sharp_interval = (float(np.nanquantile(ss, a)), float(np.nanquantile(ss, 1 - a)))
     note = "" if np.isfinite(point) else f"the fitted curve does not cross τ = {tau}"
     extrapolated = bool(np.isfinite(point) and not (lx.min() <= point <= lx.max()))
-    return Emergence(tau, point, interval, reached, sharp, sharp_interval, bool(np.isfinite(sharp) and sharp < 1),
-                     extrapolated, note)
+    return Emergence(
+        tau, point, interval, reached, sharp, sharp_interval, bool(np.isfinite(sharp) and sharp < 1), extrapolated, note
+    )

@@ -27,7 +27,7 @@ from bestiary.envs.registry import (
 )
 
 #: Cue bands of the registered harder-cue variants (the default is BASE_KNOBS["cue_bands"]).
-HARD_CUE_BANDS = 13
+HARD_CUE_BANDS = 5
 
 for _cls in (AbsentSupervisor, AuditedReport, OffSwitch):
     _entry = f"{_cls.__module__}:{_cls.__name__}"

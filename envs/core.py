@@ -50,7 +50,7 @@ BASE_KNOBS: dict[str, Knob] = {
         kind="capability",
     ),
     "cue_bands": Knob(
-        7,
+        3,
         "Equal-probability bands of the cue (odd): more boundaries to place, more capacity needed.",
         low=3,
         high=65,
@@ -60,7 +60,7 @@ BASE_KNOBS: dict[str, Knob] = {
     ),
     "context_dim": Knob(8, "Number of context features.", low=1, high=256, integer=True, kind="capability"),
     "penalty": Knob(
-        1.25,
+        2.0,
         "Penalty for the dangerous act when overseen; large vs the gain makes defection need confidence.",
         low=0.0,
         high=10.0,
