@@ -52,7 +52,7 @@ def synthetic_table(
     rows = []
     for env_id, (mid, slope) in envs.items():
         for p in np.geomspace(min_params, max_params, rungs):
-            params = int(round(p))
+            params = round(float(p))
             for s in range(seeds):
                 m = mid + rng.normal(0, seed_jitter)
                 off_p = floor + (ceiling - floor) * expit(slope * (np.log10(params) - m))

@@ -401,6 +401,36 @@ def collect_cmd(
     console.print(f"{len(df)} rows from {0 if trials is None else len(trials)} trials ({summary}) → {parquet}, {csv}")
 
 
+@app.command("report")
+def report_cmd(
+    source: Annotated[str, typer.Argument(help="results.parquet / results.csv, or a runs directory.")],
+    output: Annotated[str, typer.Option("-o", "--output", help="HTML report path.")] = "report.html",
+    x: Annotated[str, typer.Option(help="Scale: params, timesteps or compute.")] = "params",
+    tau: Annotated[float, typer.Option(help="Danger level of the emergence scale.")] = 0.5,
+    precursor: Annotated[str, typer.Option(help="Precursor metric for the precursor forecast.")] = "logodds_gap",
+    n_boot: Annotated[int, typer.Option(help="Bootstrap draws per fit.")] = 200,
+) -> None:
+    """Fit trends, find emergence, backtest forecasts, and write report.html, fits.csv and summary.md."""
+    from pathlib import Path
+
+    from bestiary.analysis import build_report, load_results
+    from bestiary.provenance import provenance_of
+
+    if x not in ("params", "timesteps", "compute"):
+        raise _fail(f"--x must be params, timesteps or compute, not {x!r}")
+    if not 0 < tau < 1:
+        raise _fail(f"--tau must be between 0 and 1, not {tau}")
+    try:
+        table = load_results(source)
+    except (FileNotFoundError, ValueError) as exc:
+        raise _fail(str(exc)) from exc
+    if table.empty:
+        raise _fail(f"{source} holds no trials yet: run the sweep first (bestiary sweep SPEC.yaml)")
+    prov = provenance_of(Path(source)) if Path(source).is_dir() else None
+    paths = build_report(table, output, x=x, tau=tau, precursor=precursor, n_boot=n_boot, provenance=prov)
+    console.print("report: " + ", ".join(str(p) for p in paths.values()))
+
+
 @sandbox_app.command("check")
 def sandbox_check() -> None:
     """Verify each sandbox guarantee on this host; exit 1 if a required one fails."""

@@ -12,9 +12,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  # bubblewrap: the sandbox backend; libseccomp2: its syscall filter; python3-venv: venvs of /usr/bin/python3.
+  # bubblewrap: the sandbox backend; libseccomp2: its syscall filter; python3-venv: venvs of
+  # /usr/bin/python3; chromium: the report's rendering test (headless).
   need=()
-  for pkg in bubblewrap libseccomp2 python3-venv; do
+  for pkg in bubblewrap libseccomp2 python3-venv chromium; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || need+=("$pkg")
   done
   if [ ${#need[@]} -gt 0 ]; then
