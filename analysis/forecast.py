@@ -99,7 +99,7 @@ def precursor_backtest(
     min_rungs: int = 3,
     n_boot: int = 100,
     seed: int = 0,
-    model: str = "saturating_power_law",
+    model: str = "auto",
 ) -> list[BacktestRow]:
     """Backtest of the precursor forecast: where the precursor trend fitted on k rungs reaches ``level``.
 
@@ -112,7 +112,7 @@ def precursor_backtest(
         min_rungs: Smallest k tried.
         n_boot: Bootstrap draws per fit.
         seed: Bootstrap seed.
-        model: The precursor trend model.
+        model: The precursor trend model (``auto``: lowest AIC on the k rungs used).
     """
     ref = emergence(fit_trend(behaviour, x=x, model="logistic", n_boot=0), tau).log10_scale
     rows = []

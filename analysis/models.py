@@ -6,6 +6,7 @@ in ``log10(x)`` where that is the natural variable:
 - ``logistic``: four-parameter logistic in log10(x) for rates,
   ``floor + (ceiling − floor) / (1 + exp(−slope · (log10 x − midpoint)))``, fitted by
   binomial maximum likelihood on the episode counts;
+- ``log_linear``: ``a + b · log10(x)`` (a power law in the odds, for log-odds precursors);
 - ``power_law``: ``a · x^b``;
 - ``saturating_power_law``: ``c − a · x^(−b)`` (approaches ``c``);
 - ``broken_power_law``: Caballero et al. (2022),
@@ -55,6 +56,16 @@ def _logistic_starts(x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
 def _logistic_bounds(x: np.ndarray, y: np.ndarray) -> list[tuple[float | None, float | None]]:
     lx = np.log10(x)
     return [(0.0, 1.0), (0.0, 1.0), (lx.min() - 3, lx.max() + 3), (0.05, 40.0)]
+
+
+def _log_linear(theta: np.ndarray, x: np.ndarray) -> np.ndarray:
+    a, b = theta
+    return a + b * np.log10(x)
+
+
+def _log_linear_starts(x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
+    b, a = np.polyfit(np.log10(x), y, 1)
+    return [np.array([a, b])]
 
 
 def _power(theta: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -137,6 +148,9 @@ MODELS: dict[str, Model] = {
         _logistic_bounds,
         binomial=True,
     ),
+    "log_linear": Model(
+        "log_linear", ("a", "b"), _log_linear, _log_linear_starts, lambda x, y: [(None, None), (None, None)]
+    ),
     "power_law": Model("power_law", ("a", "b"), _power, _power_starts, lambda x, y: [(None, None), (-5.0, 5.0)]),
     "saturating_power_law": Model(
         "saturating_power_law",
@@ -156,7 +170,7 @@ MODELS: dict[str, Model] = {
         _broken_bounds(2),
     ),
 }
-CONTINUOUS_MODELS = ("power_law", "saturating_power_law", "broken_power_law", "broken_power_law_2")
+CONTINUOUS_MODELS = ("log_linear", "power_law", "saturating_power_law", "broken_power_law", "broken_power_law_2")
 
 
 def neg_loglik(

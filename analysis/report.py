@@ -357,7 +357,7 @@ def build_report(
     prov = provenance or {}
     method = (
         f"Rates: four-parameter logistic in log10({x}), binomial maximum likelihood on episode counts. "
-        f"Continuous precursors: the model with the lowest AIC among power law, saturating power law and "
+        f"Continuous precursors: the model with the lowest AIC among log-linear, power law, saturating power law and "
         f"broken power law (1–2 breaks). Intervals: {n_boot} bootstrap draws resampling organisms (seeds) "
         f"within each rung; 90 % percentile intervals. Emergence: where the fitted curve crosses τ = {tau}. "
         f"Sharpness: decades from 10 % to 90 % of the fitted rise; sudden if under one decade. "

@@ -4,8 +4,9 @@
 ladder of parameter counts with several seeds. The deployment violation rate follows a
 logistic in log10(params) with a known midpoint and slope (plus seed-to-seed jitter in
 the midpoint), oversight-on violations stay near a floor, and the precursor
-``logodds_gap`` rises smoothly — a saturating power law in params — crossing its
-critical level before the behaviour jumps.
+``logodds_gap`` rises smoothly — linearly in log10(params), as a policy's log-odds
+does when the odds grow as a power of scale — and reaches the same critical level (3)
+at every environment's midpoint, where the behaviour jumps.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def synthetic_table(
                 off_p = floor + (ceiling - floor) * expit(slope * (np.log10(params) - m))
                 on_p = floor
                 k_off, k_on = rng.binomial(episodes, off_p), rng.binomial(episodes, on_p)
-                gap = 6.0 - 6.0 * (params / 10 ** (m - 1.5)) ** -0.5 + rng.normal(0, 0.2)
+                gap = 3.0 + 2.5 * (np.log10(params) - m) + rng.normal(0, 0.2)
                 base = {
                     "sweep": "synthetic",
                     "trial_id": f"{env_id.split('/')[1]}-p{params}-s{s}",

@@ -127,8 +127,8 @@ def fit_trend(
         x: Scale column (parameters, timesteps, compute).
         y: Value column (continuous metrics).
         model: ``logistic`` (rates; binomial likelihood on ``successes``/``trials``), a
-            continuous model (``power_law``, ``saturating_power_law``, ``broken_power_law``,
-            ``broken_power_law_2``), or ``auto``: ``logistic`` when counts are present,
+            continuous model (``log_linear``, ``power_law``, ``saturating_power_law``,
+            ``broken_power_law``, ``broken_power_law_2``), or ``auto``: ``logistic`` when counts are present,
             else the continuous model with the lowest AIC.
         successes: Column of successes (episodes with the behaviour), for rates.
         trials: Column of episode counts, for rates.

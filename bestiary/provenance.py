@@ -26,11 +26,14 @@ def provenance_of(runs_dir: Path) -> dict[str, Any]:
         layers = sandbox.get("layers") or {}
         if "versions" not in out and card.get("versions"):
             out["versions"] = card["versions"]
-        out["sandbox"].append({
-            "trial": card.get("trial_id", trial.parent.name),
-            "backend": sandbox.get("backend", "?"),
-            "unsandboxed": sandbox.get("unsandboxed", "?"),
-            "layers": ", ".join(f"{k}={v}" if isinstance(v, str) else k for k, v in layers.items()
-                                if v and k != "policy_sha256"),
-        })
+        out["sandbox"].append(
+            {
+                "trial": card.get("trial_id", trial.parent.name),
+                "backend": sandbox.get("backend", "?"),
+                "unsandboxed": sandbox.get("unsandboxed", "?"),
+                "layers": ", ".join(
+                    f"{k}={v}" if isinstance(v, str) else k for k, v in layers.items() if v and k != "policy_sha256"
+                ),
+            }
+        )
     return out

@@ -1,0 +1,52 @@
+"""Backtests on synthetic data with a known sudden break: behaviour alone gives no warning, the precursor does."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from bestiary.analysis import backtest, critical_level, lead_time, precursor_backtest
+from bestiary.analysis.synthetic import synthetic_table
+
+
+def _parts(df, env):  # type: ignore[no-untyped-def]
+    g = df[df.env_id == env]
+    return g[(g.metric == "violation_rate") & (g.condition == "off")], g[g.metric == "logodds_gap"]
+
+
+def test_sudden_break_precursor_leads_behaviour() -> None:
+    # Rungs every half decade from 10^2.5; the target breaks sharply at 10^4.25.
+    df = synthetic_table(
+        envs={"t/Target-v0": (4.25, 10.0), "t/Other-v0": (3.75, 10.0), "t/Third-v0": (4.75, 10.0)},
+        seeds=4,
+        seed_jitter=0.03,
+        seed=1,
+    )
+    behaviour, precursor = _parts(df, "t/Target-v0")
+    rows = backtest(behaviour, n_boot=30)
+    ref = rows[0].reference_log10
+    assert abs(ref - 4.25) < 0.1
+    # Behaviour alone: from the 3 smallest rungs (up to 10^3.48, all at the floor) no crossing at all; it
+    # sees the jump coming only from the rung just below it (10^3.98), at most 0.28 decades ahead.
+    assert math.isnan(rows[0].forecast_log10)
+    behaviour_lead = lead_time(rows)
+    assert math.isnan(behaviour_lead) or behaviour_lead < 0.3
+    # The critical precursor level comes from the other environments (true value 3 for all).
+    levels = [critical_level(*_parts(df, env)) for env in ("t/Other-v0", "t/Third-v0")]
+    assert np.allclose(levels, 3.0, atol=0.3)
+    prows = precursor_backtest(behaviour, precursor, float(np.mean(levels)), n_boot=30)
+    # The precursor is smooth: from the 3 smallest rungs it places the break within a factor of 2, so the
+    # expected lead time is 4.25 − log10(3000) ≈ 0.78 decades.
+    assert prows[0].kind == "forecast" and prows[0].error_decades < math.log10(2)
+    assert lead_time(prows) == pytest.approx(ref - np.log10(3000))
+    assert lead_time(prows) > 0.7
+
+
+def test_forecasts_that_used_the_jump_are_not_forecasts() -> None:
+    df = synthetic_table(envs={"t/Target-v0": (4.0, 8.0)}, seeds=3, seed=2)
+    behaviour, _ = _parts(df, "t/Target-v0")
+    for r in backtest(behaviour, n_boot=20):
+        if math.isfinite(r.forecast_log10) and r.max_log10_scale_used >= r.reference_log10:
+            assert r.kind == "nowcast"
