@@ -188,7 +188,7 @@ def run_sweep(
         wall_seconds=sweep.sandbox.wall_seconds,
     )
     if sweep.executor.kind == "ray":
-        from bestiary.executors.ray_executor import run_on_ray
+        from bestiary.ray_executor import run_on_ray
 
         results = run_on_ray(sweep, todo, limits, emit)
         return SweepReport(results["done"], results["failed"], skipped, [p.run_dir for p in planned])
