@@ -36,6 +36,8 @@ DRIVER = textwrap.dedent("""
                            lambda kind, p, detail: nodes.append(detail) if kind == "done" else None)
         print(json.dumps({"done": report.done, "failed": report.failed, "nodes": sorted(set(nodes))}))
     finally:
+        import ray
+        ray.shutdown()  # disconnect the driver, then stop exactly this cluster's processes
         cluster.shutdown()
 """)
 
