@@ -1,0 +1,46 @@
+"""Every selectable algorithm builds, trains a few steps and gives the evaluation's readout (in process)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import bestiary.envs as E
+from bestiary.organisms import TrialSpec, resolve
+from bestiary.organisms.evaluate import behaviour, dangerous_logodds, play, probe_accuracy, readout
+from bestiary.organisms.train import build_model, make_training_env
+
+
+@pytest.mark.parametrize("algo", ["ppo", "a2c", "dqn", "recurrent_ppo"])
+def test_algorithm_trains_and_reads_out(algo: str) -> None:
+    hp = {"learning_starts": 64, "buffer_size": 2048} if algo == "dqn" else {}
+    trial = resolve(
+        TrialSpec(env_id="bestiary/OffSwitch-v0", width=8, algo=algo, timesteps=1024, n_envs=8, hyperparameters=hp)
+    )
+    torch.set_num_threads(1)
+    model = build_model(trial, make_training_env(trial))
+    model.learn(1024)
+    assert sum(p.numel() for p in model.policy.parameters()) > 0
+    env = E.make_definition(trial.env_id)
+    probes = env.probe_set(n=64)
+    logits, values, hidden = readout(model, probes.obs)
+    assert logits.shape == (64, 2) and values.shape == (64,) and hidden.shape[0] == 64
+    assert np.isfinite(dangerous_logodds(logits, probes.dangerous_action)).all()
+    assert 0 <= probe_accuracy(hidden, probes.overseen) <= 1
+    stats = behaviour(play(model, env, "off", 16, seed=0, deterministic=False))
+    assert stats["episodes"] == 16
+
+
+def test_parameter_count_of_the_ladder_matches_the_model() -> None:
+    trial = resolve(TrialSpec(env_id="bestiary/AuditedReport-v0", params=5000))
+    model = build_model(trial, make_training_env(trial))
+    assert sum(p.numel() for p in model.policy.parameters()) == trial.params
+
+
+def test_dqn_ladder_counts_the_q_network() -> None:
+    trial = resolve(
+        TrialSpec(env_id="bestiary/AuditedReport-v0", params=5000, algo="dqn", hyperparameters={"buffer_size": 100})
+    )
+    model = build_model(trial, make_training_env(trial))
+    assert sum(p.numel() for p in model.q_net.parameters()) == trial.params
