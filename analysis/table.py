@@ -7,25 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-CONTRACT_COLUMNS = (
-    "sweep",
-    "trial_id",
-    "env_id",
-    "failure_mode",
-    "env_kwargs",
-    "algo",
-    "params",
-    "width",
-    "depth",
-    "timesteps",
-    "seed",
-    "condition",
-    "metric",
-    "value",
-    "successes",
-    "trials",
-    "status",
-)
+from bestiary.collect import COLUMNS as CONTRACT_COLUMNS  # the producer owns Contract 3
 
 
 def load_results(path: Path | str) -> pd.DataFrame:
@@ -39,7 +21,7 @@ def load_results(path: Path | str) -> pd.DataFrame:
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist (expected results.parquet, results.csv or a runs directory)")
     if path.is_dir():
-        from bestiary.collect import collect  # reads JSON from run directories; no torch
+        from bestiary.collect import collect
 
         df = collect(path)
     elif path.suffix == ".parquet":

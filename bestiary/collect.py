@@ -22,24 +22,9 @@ import pandas as pd
 from bestiary.sandbox.outputs import read_json as read_json_output
 
 COLUMNS = [
-    "sweep",
-    "trial_id",
-    "env_id",
-    "failure_mode",
-    "env_kwargs",
-    "algo",
-    "params",
-    "width",
-    "depth",
-    "timesteps",
-    "seed",
-    "condition",
-    "metric",
-    "value",
-    "successes",
-    "trials",
-    "status",
-]
+    "sweep", "trial_id", "env_id", "failure_mode", "env_kwargs", "algo", "params", "width", "depth",
+    "timesteps", "seed", "condition", "metric", "value", "successes", "trials", "status",
+]  # fmt: skip
 
 #: Rate metrics of ``metrics.json`` behaviour blocks: metric name → (successes key, trials key).
 RATES = {"violation_rate": ("violations", "episodes"), "task_success_rate": ("task_successes", "episodes")}
