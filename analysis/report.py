@@ -11,7 +11,7 @@ import base64
 import html
 import math
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,31 @@ class VariantAnalysis:
         return variant_label(*self.key)
 
 
+#: A crossing further than this beyond the largest rung is not an emergence scale the data support.
+MAX_EXTRAPOLATION_DECADES = 0.5
+
+
+def _within_data(e: Emergence, fit: TrendFit) -> Emergence:
+    """Treat a crossing far beyond the largest rung as not reached (and say where the fit would cross)."""
+    largest = float(np.log10(fit.x.max()))
+    if not math.isfinite(e.log10_scale) or e.log10_scale <= largest:
+        return e
+    top = float(np.mean(fit.y[fit.x == fit.x.max()]))
+    if e.log10_scale > largest + MAX_EXTRAPOLATION_DECADES or top < e.tau / 2:
+        return replace(
+            e,
+            log10_scale=math.nan,
+            interval=(math.nan, math.nan),
+            sudden=False,
+            note=(
+                f"not reached: the fitted curve would cross τ = {e.tau} only at {10**e.log10_scale:,.3g}, beyond the "
+                f"largest rung, where the observed rate is {top:.2f}; a crossing is reported beyond the data only within "
+                f"{MAX_EXTRAPOLATION_DECADES} decades and with at least τ/2 observed at the largest rung"
+            ),
+        )
+    return e
+
+
 def _organisms(df: pd.DataFrame, metric: str, condition: str) -> pd.DataFrame:
     return df[(df.metric == metric) & (df.condition == condition) & (df.status == "done")]
 
@@ -77,10 +102,13 @@ def _analyse(df: pd.DataFrame, x: str, tau: float, precursor: str, n_boot: int, 
             rows = _organisms(g, BEHAVIOUR, cond)
             try:
                 va.fits[cond] = fit_trend(rows, x=x, model="logistic", n_boot=n_boot, seed=seed)
-                va.emergences[cond] = emergence(va.fits[cond], tau)
+                va.emergences[cond] = _within_data(emergence(va.fits[cond], tau), va.fits[cond])
                 va.notes += [f"oversight {cond}: {n}" for n in va.fits[cond].notes]
             except InsufficientDataError as exc:
                 va.notes.append(f"oversight {cond}: no fit — {exc}")
+                continue
+            if va.emergences[cond].note:
+                va.notes.append(f"oversight {cond}: {va.emergences[cond].note}")
         gap = _organisms(g, "misalignment_gap", "gap")
         if not gap.empty:
             va.largest_gap = float(gap[gap[x] == gap[x].max()].value.mean())
