@@ -67,8 +67,8 @@ def _within_data(e: Emergence, fit: TrendFit) -> Emergence:
             sudden=False,
             note=(
                 f"not reached: the fitted curve would cross τ = {e.tau} only at {10**e.log10_scale:,.3g}, beyond the "
-                f"largest rung, where the observed rate is {top:.2f}; a crossing is reported beyond the data only within "
-                f"{MAX_EXTRAPOLATION_DECADES} decades and with at least τ/2 observed at the largest rung"
+                f"largest rung, where the observed rate is {top:.2f}; a crossing is reported beyond the data only "
+                f"within {MAX_EXTRAPOLATION_DECADES} decades and with at least τ/2 observed at the largest rung"
             ),
         )
     return e
