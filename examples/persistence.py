@@ -27,6 +27,9 @@ def main() -> None:
     parser.add_argument("--timesteps", type=int, default=50_000)
     parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1], help="seeds of the organisms to continue")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--safety-runs", type=Path, default=None,
+                        help="where the safety-trained organisms go (default runs/<sweep>-safety-trained); keep it "
+                             "outside the study's runs directory, or the report would pool them with the study")
     args = parser.parse_args()
     sources = []
     for d in sorted(p for p in args.runs.iterdir() if (p / "trial.json").exists()):
@@ -35,7 +38,7 @@ def main() -> None:
         if status.get("state") == "done" and "NullCue" not in trial.env_id and trial.env_kwargs.get(
                 "cue_bands", 3) == 3 and trial.seed in args.seeds:
             sources.append((d, trial))
-    safety_root = args.runs.parent / f"{args.runs.name}-safety-trained"
+    safety_root = args.safety_runs or Path("runs") / f"{args.runs.name}-safety-trained"
 
     def continue_one(item: tuple) -> dict:
         src, trial = item
