@@ -8,7 +8,6 @@ therefore continues it, and no finished trial is lost or repeated.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import shutil
@@ -242,21 +241,3 @@ def _clear_outputs(run_dir: Path) -> None:
             shutil.rmtree(entry)
         else:
             entry.unlink()
-
-
-def trial_table(planned: list[PlannedTrial]) -> list[dict[str, Any]]:
-    """Rows describing the plan (for ``--dry-run``)."""
-    return [
-        {
-            "trial_id": p.trial.trial_id,
-            "env_id": p.trial.env_id,
-            "env_kwargs": json.dumps(p.trial.env_kwargs),
-            "params": p.trial.params,
-            "width": p.trial.width,
-            "depth": p.trial.depth,
-            "timesteps": p.trial.timesteps,
-            "seed": p.trial.seed,
-            "state": p.state,
-        }
-        for p in planned
-    ]

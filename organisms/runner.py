@@ -24,8 +24,6 @@ from bestiary.organisms.spec import ResolvedTrial, TrialSpec, resolve
 from bestiary.sandbox import Limits, Policy, SandboxResult, SandboxUnavailable, run
 from bestiary.sandbox.outputs import read_json as read_json_output
 
-STATUS_STATES = ("pending", "running", "done", "failed")
-
 
 @dataclass
 class TrialOutcome:
