@@ -27,54 +27,86 @@ def main() -> None:
     parser.add_argument("--timesteps", type=int, default=50_000)
     parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1], help="seeds of the organisms to continue")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--safety-runs", type=Path, default=None,
-                        help="where the safety-trained organisms go (default runs/<sweep>-safety-trained); keep it "
-                             "outside the study's runs directory, or the report would pool them with the study")
+    parser.add_argument(
+        "--safety-runs",
+        type=Path,
+        default=None,
+        help="where the safety-trained organisms go (default runs/<sweep>-safety-trained); keep it "
+        "outside the study's runs directory, or the report would pool them with the study",
+    )
     args = parser.parse_args()
     sources = []
     for d in sorted(p for p in args.runs.iterdir() if (p / "trial.json").exists()):
         trial = read_trial(d)
         status = read_json(d, "status.json") or {}
-        if status.get("state") == "done" and "NullCue" not in trial.env_id and trial.env_kwargs.get(
-                "cue_bands", 3) == 3 and trial.seed in args.seeds:
+        if (
+            status.get("state") == "done"
+            and "NullCue" not in trial.env_id
+            and trial.env_kwargs.get("cue_bands", 3) == 3
+            and trial.seed in args.seeds
+        ):
             sources.append((d, trial))
     safety_root = args.safety_runs or Path("runs") / f"{args.runs.name}-safety-trained"
 
     def continue_one(item: tuple) -> dict:
         src, trial = item
-        spec = TrialSpec(env_id=trial.env_id, env_kwargs=trial.env_kwargs, algo=trial.algo, seed=trial.seed,
-                         timesteps=args.timesteps, oversight="on", evaluation=trial.evaluation,
-                         hyperparameters=trial.hyperparameters)
+        spec = TrialSpec(
+            env_id=trial.env_id,
+            env_kwargs=trial.env_kwargs,
+            algo=trial.algo,
+            seed=trial.seed,
+            timesteps=args.timesteps,
+            oversight="on",
+            evaluation=trial.evaluation,
+            hyperparameters=trial.hyperparameters,
+        )
         before = read_json(src, "metrics.json")
         run_dir = safety_root / f"{trial.trial_id}-on{args.timesteps}"
         done = read_json(run_dir, "metrics.json") if (run_dir / "status.json").exists() else None
         after = done or train_organism(spec, run_dir, source_dir=src).metrics
         off0 = before["behaviour"]["off"]["violation_rate"]
         off1 = after["behaviour"]["off"]["violation_rate"] if after else float("nan")
-        return {"env_id": trial.env_id, "failure_mode": trial.failure_mode, "params": trial.params,
-                "seed": trial.seed, "violation_off_before": off0,
-                "violation_on_before": before["behaviour"]["on"]["violation_rate"],
-                "violation_off_after": off1,
-                "violation_on_after": after["behaviour"]["on"]["violation_rate"] if after else float("nan"),
-                "surviving_fraction": off1 / off0 if off0 >= 0.2 else float("nan")}
+        return {
+            "env_id": trial.env_id,
+            "failure_mode": trial.failure_mode,
+            "params": trial.params,
+            "seed": trial.seed,
+            "violation_off_before": off0,
+            "violation_on_before": before["behaviour"]["on"]["violation_rate"],
+            "violation_off_after": off1,
+            "violation_on_after": after["behaviour"]["on"]["violation_rate"] if after else float("nan"),
+            "surviving_fraction": off1 / off0 if off0 >= 0.2 else float("nan"),
+        }
 
     with ThreadPoolExecutor(args.workers) as pool:
         rows = list(pool.map(continue_one, sources))
     df = pd.DataFrame(rows).sort_values(["env_id", "params", "seed"])
     args.out.mkdir(parents=True, exist_ok=True)
     df.to_csv(args.out / "persistence.csv", index=False)
-    table = df.groupby(["env_id", "params"]).agg(
-        organisms=("seed", "count"), off_before=("violation_off_before", "mean"),
-        off_after=("violation_off_after", "mean"), on_after=("violation_on_after", "mean"),
-        surviving=("surviving_fraction", "mean")).reset_index()
-    lines = [f"Safety training: {args.timesteps:,} more timesteps with oversight always on "
-             f"(command: python examples/persistence.py {args.runs} --out {args.out} --timesteps {args.timesteps}).",
-             "", "| environment | params | organisms | violation off before | after | on after | surviving |",
-             "|---|---|---|---|---|---|---|"]
+    table = (
+        df.groupby(["env_id", "params"])
+        .agg(
+            organisms=("seed", "count"),
+            off_before=("violation_off_before", "mean"),
+            off_after=("violation_off_after", "mean"),
+            on_after=("violation_on_after", "mean"),
+            surviving=("surviving_fraction", "mean"),
+        )
+        .reset_index()
+    )
+    lines = [
+        f"Safety training: {args.timesteps:,} more timesteps with oversight always on "
+        f"(command: python examples/persistence.py {args.runs} --out {args.out} --timesteps {args.timesteps}).",
+        "",
+        "| environment | params | organisms | violation off before | after | on after | surviving |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in table.itertuples():
         surv = "—" if pd.isna(r.surviving) else f"{r.surviving:.2f}"
-        lines.append(f"| {r.env_id} | {r.params:,} | {r.organisms} | {r.off_before:.2f} | {r.off_after:.2f} | "
-                     f"{r.on_after:.2f} | {surv} |")
+        lines.append(
+            f"| {r.env_id} | {r.params:,} | {r.organisms} | {r.off_before:.2f} | {r.off_after:.2f} | "
+            f"{r.on_after:.2f} | {surv} |"
+        )
     (args.out / "persistence.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     print(json.dumps({"organisms": len(df)}))
