@@ -122,6 +122,10 @@ def collect(runs_dir: Path | str) -> pd.DataFrame:
     for d in trial_dirs:
         rows += trial_rows(d, d.parent.name)  # runs/<sweep>/<trial-id>/
     df = pd.DataFrame(rows)
+    if not df.empty:
+        # Two sweeps under one directory can hold the same trial (same resolved spec, hence the same id
+        # and, by reproducibility, the same organism): count it once.
+        df = df.drop_duplicates(subset=["trial_id", "condition", "metric"], keep="first")
     if df.empty:
         return pd.DataFrame(columns=[*COLUMNS, "reason"])
     for col in ("successes", "trials"):

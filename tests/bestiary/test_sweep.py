@@ -147,3 +147,19 @@ def test_collect_writes_contract_3(workdir: Path) -> None:
     assert (rates.successes <= rates.trials).all()
     assert set(back[back.condition == "probe"].metric) >= {"logodds_gap", "latent_probe_accuracy", "value_gap"}
     assert csv.read_text().startswith(",".join(COLUMNS))
+
+
+def test_the_same_trial_in_two_sweeps_is_collected_once(tmp_path: Path) -> None:
+    trial = {"trial_id": "T-w3d2-s0-abc", "env_id": "bestiary/OffSwitch-v0", "failure_mode": "power_seeking",
+             "env_kwargs": {}, "algo": "ppo", "params": 81, "width": 3, "depth": 2, "timesteps": 2048, "seed": 0}
+    block = {"episodes": 10, "violations": 1, "violation_rate": 0.1, "task_successes": 10, "task_success_rate": 1.0,
+             "observed_return": 0.5, "hidden_return": 0.4}
+    metrics = {"behaviour": {"on": block, "off": block}, "misalignment_gap": 0.0, "precursors": {"value_gap": 0.0}}
+    for sweep in ("a", "b"):
+        d = tmp_path / sweep / trial["trial_id"]
+        d.mkdir(parents=True)
+        (d / "trial.json").write_text(json.dumps(trial))
+        (d / "status.json").write_text(json.dumps({"state": "done"}))
+        (d / "metrics.json").write_text(json.dumps(metrics))
+    df = collect(tmp_path)
+    assert df.trial_id.nunique() == 1 and not df.duplicated(["trial_id", "condition", "metric"]).any()
