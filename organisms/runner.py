@@ -68,9 +68,18 @@ def read_status(run_dir: Path) -> dict[str, Any]:
     return read_json_output(Path(run_dir), "status.json") or {}
 
 
-def write_status(run_dir: Path, state: str, **fields: Any) -> dict[str, Any]:
-    """Atomically update ``status.json`` (keeping ``attempts`` and earlier timestamps)."""
-    status = {**read_status(run_dir), "state": state, **fields, "updated": time.time()}
+def write_status(run_dir: Path, state: str, base: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
+    """Atomically update ``status.json`` (keeping ``attempts`` and earlier timestamps).
+
+    Args:
+        run_dir: The run directory.
+        state: The new state.
+        base: The status to update; by default the file's current content. After a
+            sandboxed run, pass the host's own copy from before it, since the run could
+            have rewritten the file.
+        **fields: Fields to set.
+    """
+    status = {**(read_status(run_dir) if base is None else base), "state": state, **fields, "updated": time.time()}
     write_json_atomic(Path(run_dir) / "status.json", status)
     return status
 
@@ -121,7 +130,9 @@ def run_worker(
     host_trial = trial.to_json()
     write_json_atomic(run_dir / "trial.json", host_trial)
     attempts = int(read_status(run_dir).get("attempts", 0)) + 1
-    write_status(run_dir, "running", attempts=attempts, started=time.time(), reason=None)
+    # The run directory is writable by the sandbox: keep the host's own status and card to update afterwards.
+    status = write_status(run_dir, "running", attempts=attempts, started=time.time(), reason=None)
+    card = read_json_output(run_dir, "card.json") or {}
     policy = Policy(limits=limits or Limits(), ro_binds=extra_ro)
     command = [sys.executable, "-m", "bestiary.organisms.worker", *args]
     try:
@@ -134,22 +145,27 @@ def run_worker(
             on_stdout_line=_progress_sink(progress),
         )
     except SandboxUnavailable as exc:
-        write_status(run_dir, "failed", reason="setup_failed", error=str(exc), finished=time.time())
+        write_status(run_dir, "failed", status, reason="setup_failed", error=str(exc), finished=time.time())
         raise
     finally:
         write_json_atomic(run_dir / "trial.json", host_trial)  # whatever the worker did to it
-    return _record(run_dir, trial, result, policy, args)
+    return _record(run_dir, trial, result, policy, args, status, card)
 
 
 def _record(
-    run_dir: Path, trial: ResolvedTrial, result: SandboxResult, policy: Policy, args: list[str]
+    run_dir: Path,
+    trial: ResolvedTrial,
+    result: SandboxResult,
+    policy: Policy,
+    args: list[str],
+    status: dict[str, Any],
+    card: dict[str, Any],
 ) -> TrialOutcome:
     metrics = read_json_output(run_dir, "metrics.json") if result.ok else None
     evaluating = args[0] == "evaluate" or "--evaluate" in args
     ok = result.ok and (metrics is not None or not evaluating)
     reason = result.reason if not result.ok else ("ok" if ok else "error")
     tail = result.stderr.decode(errors="replace")[-4000:]
-    card = read_json_output(run_dir, "card.json") or {}
     worker = read_json_output(run_dir, f"worker-{args[0]}.json") or {}
     card.update(
         {
@@ -182,7 +198,12 @@ def _record(
         card["trained_unsandboxed"] = result.backend == "none"
     write_json_atomic(run_dir / "card.json", card)
     write_status(
-        run_dir, "done" if ok else "failed", reason=reason, finished=time.time(), error=None if ok else tail[-1000:]
+        run_dir,
+        "done" if ok else "failed",
+        status,
+        reason=reason,
+        finished=time.time(),
+        error=None if ok else tail[-1000:],
     )
     return TrialOutcome(run_dir, trial, "done" if ok else "failed", reason, metrics, card, tail)
 
