@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from bestiary.analysis import plots
-from bestiary.analysis.forecast import BacktestRow, backtest, critical_level, lead_time, precursor_backtest
+from bestiary.analysis.forecast import BacktestRow, backtest, lead_time, precursor_backtest
 from bestiary.analysis.table import CONTRACT_COLUMNS, variant_label
 from bestiary.analysis.trends import Emergence, InsufficientDataError, TrendFit, emergence, fit_trend
 
@@ -126,14 +126,17 @@ def _analyse(df: pd.DataFrame, x: str, tau: float, precursor: str, n_boot: int, 
 def _forecasts(
     variants: list[VariantAnalysis], df: pd.DataFrame, x: str, tau: float, precursor: str, n_boot: int, seed: int
 ) -> None:
-    """Backtests; the precursor's critical level of each variant comes from the *other* variants."""
-    levels: dict[tuple, float] = {}
+    """Backtests; the precursor's critical level of each variant comes from the *other* variants.
+
+    A variant calibrates the level only where its own emergence is one the data support (the
+    ``_within_data`` rule): a logistic fitted to a flat control can cross τ far beyond the
+    largest rung, and the precursor's value there is no level at which behaviour flipped.
+    """
+    levels: dict[tuple[str, str], float] = {}
     for va in variants:
-        g = df[(df.env_id == va.key[0]) & (df.env_kwargs == va.key[1])]
-        try:
-            levels[va.key] = critical_level(_organisms(g, BEHAVIOUR, "off"), _organisms(g, precursor, "probe"), x, tau)
-        except InsufficientDataError:
-            levels[va.key] = math.nan
+        e = va.emergences.get("off")
+        if e is not None and math.isfinite(e.log10_scale) and va.precursor_fit is not None:
+            levels[va.key] = float(va.precursor_fit.predict(10**e.log10_scale))
     for va in variants:
         g = df[(df.env_id == va.key[0]) & (df.env_kwargs == va.key[1])]
         behaviour = _organisms(g, BEHAVIOUR, "off")
@@ -141,8 +144,13 @@ def _forecasts(
         if e is None or not math.isfinite(e.log10_scale):
             va.notes.append("no emergence with oversight off: nothing to forecast")
             continue
-        others = [v for k, v in levels.items() if k != va.key and math.isfinite(v)]
-        va.critical = float(np.mean(others)) if others else math.nan
+        others = {k: v for k, v in levels.items() if k != va.key and math.isfinite(v)}
+        va.critical = float(np.mean(list(others.values()))) if others else math.nan
+        if others:
+            va.notes.append(
+                f"precursor critical level {va.critical:.3g}: the mean of "
+                + ", ".join(f"{variant_label(*k)} {v:.3g}" for k, v in sorted(others.items()))
+            )
         try:
             va.backtest_rows = backtest(behaviour, x, tau, n_boot=max(20, n_boot // 4), seed=seed)
         except InsufficientDataError as exc:

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from bestiary.analysis import backtest, critical_level, lead_time, precursor_backtest
+from bestiary.analysis.report import analyse
 from bestiary.analysis.synthetic import synthetic_table
 
 
@@ -50,3 +51,17 @@ def test_forecasts_that_used_the_jump_are_not_forecasts() -> None:
     for r in backtest(behaviour, n_boot=20):
         if math.isfinite(r.forecast_log10) and r.max_log10_scale_used >= r.reference_log10:
             assert r.kind == "nowcast"
+
+
+def test_critical_level_only_from_emergences_the_data_support() -> None:
+    # A control whose logistic would cross τ only two decades beyond the ladder (and whose precursor is flat)
+    # must not lend its precursor value there to the other environments' critical level.
+    df = synthetic_table(
+        envs={"t/Target-v0": (4.0, 8.0), "t/Other-v0": (3.5, 8.0), "t/Control-v0": (7.5, 3.0)}, seeds=2, seed=4
+    )
+    flat = (df.env_id == "t/Control-v0") & (df.metric == "logodds_gap")
+    df.loc[flat, "value"] = 0.1 + 0.01 * np.random.default_rng(0).standard_normal(int(flat.sum()))
+    (target,) = [va for va in analyse(df, precursor="logodds_gap", n_boot=20) if va.key[0] == "t/Target-v0"]
+    assert target.critical == pytest.approx(3.0, abs=0.3)
+    (note,) = [n for n in target.notes if n.startswith("precursor critical level")]
+    assert "t/Other-v0" in note and "t/Control-v0" not in note
