@@ -3,8 +3,9 @@
 ``backtest`` fits the k smallest rungs for every k, forecasts the emergence scale and
 compares it with the fit on all rungs (the reference): the error in decades, whether the
 forecast's interval covered the reference, and the lead time — how many decades below
-the reference emergence scale the largest rung used was when the forecast first came
-within a factor of two. Only forecasts whose rungs all lie below the reference emergence
+the reference emergence scale the largest rung used was when the forecast first came within
+a factor of two (or, the stable lead, came within it and stayed there for every later k
+below the reference). Only forecasts whose rungs all lie below the reference emergence
 scale count as forecasts; later ones are marked ``nowcast`` and never give a lead time.
 
 The precursor forecast (SCIENCE.md): fit the smooth precursor trend on the same k rungs
@@ -131,10 +132,23 @@ def precursor_backtest(
     return rows
 
 
-def lead_time(rows: list[BacktestRow]) -> float:
-    """Lead time in decades: reference minus the largest rung used, at the first forecast within ×2 (nan if none)."""
-    for r in rows:
-        if r.kind == "forecast" and r.error_decades <= FACTOR_TWO:
+def lead_time(rows: list[BacktestRow], stable: bool = False) -> float:
+    """Lead time in decades: the reference minus the largest rung used when the forecast came within ×2.
+
+    Args:
+        rows: Backtest rows of one method, in order of k.
+        stable: Count only a forecast from which every later one made before the reference (every k
+            whose rungs all lie below it) also stayed within ×2, so that one lucky fit followed by
+            misses gives no lead. Without it, the first forecast within ×2 counts (SCIENCE.md's
+            definition).
+
+    Returns:
+        The lead in decades, or nan if no forecast qualifies.
+    """
+    before = [r for r in rows if np.isfinite(r.reference_log10) and r.max_log10_scale_used < r.reference_log10]
+    hits = [r.kind == "forecast" and r.error_decades <= FACTOR_TWO for r in before]
+    for i, r in enumerate(before):
+        if hits[i] and (all(hits[i:]) or not stable):
             return r.reference_log10 - r.max_log10_scale_used
     return math.nan
 

@@ -189,7 +189,11 @@ def _lead(rows: list[BacktestRow], method: str) -> str:
     forecasts = [r for r in rs if r.kind == "forecast"]
     best = min((r.error_decades for r in forecasts), default=math.nan)
     if math.isfinite(lt):
-        return f"{lt:.2f} decades (best error {best:.2f})"
+        held = lead_time(rs, stable=True)
+        if held == lt:
+            return f"{lt:.2f} decades, held at every later rung (best error {best:.2f})"
+        after = f"held only from {held:.2f}" if math.isfinite(held) else "none held to the jump"
+        return f"{lt:.2f} decades, later forecasts missed; {after} (best error {best:.2f})"
     return "never within ×2 before emergence" + (f" (best error {best:.2f} dec.)" if math.isfinite(best) else "")
 
 
@@ -398,8 +402,10 @@ def build_report(
         f"within each rung; 90 % percentile intervals. Emergence: where the fitted curve crosses τ = {tau}. "
         f"Sharpness: decades from 10 % to 90 % of the fitted rise; sudden if under one decade. "
         f"Backtests fit only the k smallest rungs; a forecast counts only if every rung it used is below the "
-        f"emergence scale of the fit on all rungs. Precursor forecast: where the {precursor} trend reaches "
-        f"its value at emergence in the other environments."
+        f"emergence scale of the fit on all rungs. Lead: decades from the largest rung used to that emergence "
+        f"scale at the first forecast within ×2; the table says whether every later forecast held. Precursor "
+        f"forecast: where the {precursor} trend reaches its value at emergence in the other environments "
+        f"(those whose emergence lies within their data)."
     )
     page = _PAGE.format(
         title=html.escape(title),

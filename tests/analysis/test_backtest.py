@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from bestiary.analysis import backtest, critical_level, lead_time, precursor_backtest
+from bestiary.analysis import BacktestRow, backtest, critical_level, lead_time, precursor_backtest
 from bestiary.analysis.report import analyse
 from bestiary.analysis.synthetic import synthetic_table
 
@@ -65,3 +65,14 @@ def test_critical_level_only_from_emergences_the_data_support() -> None:
     assert target.critical == pytest.approx(3.0, abs=0.3)
     (note,) = [n for n in target.notes if n.startswith("precursor critical level")]
     assert "t/Other-v0" in note and "t/Control-v0" not in note
+
+
+def test_lead_time_needs_the_forecast_to_stay_within_a_factor_of_two() -> None:
+    def row(used: float, fc: float, kind: str = "forecast") -> BacktestRow:
+        ref = 4.0
+        return BacktestRow("precursor", 0, used, fc, (fc, fc), ref, abs(fc - ref), False, kind)
+
+    lucky = [row(2.5, 4.1), row(3.0, 5.0), row(3.2, math.nan, "none"), row(3.4, 3.9), row(3.7, 4.05), row(4.2, 4.0)]
+    assert lead_time(lucky) == pytest.approx(1.5)  # the first hit, then misses
+    assert lead_time(lucky, stable=True) == pytest.approx(0.6)  # from 10^3.4 on, every forecast before 10^4 held
+    assert math.isnan(lead_time(lucky[:3], stable=True))  # the last forecast before the reference missed
