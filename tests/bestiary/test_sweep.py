@@ -150,10 +150,27 @@ def test_collect_writes_contract_3(workdir: Path) -> None:
 
 
 def test_the_same_trial_in_two_sweeps_is_collected_once(tmp_path: Path) -> None:
-    trial = {"trial_id": "T-w3d2-s0-abc", "env_id": "bestiary/OffSwitch-v0", "failure_mode": "power_seeking",
-             "env_kwargs": {}, "algo": "ppo", "params": 81, "width": 3, "depth": 2, "timesteps": 2048, "seed": 0}
-    block = {"episodes": 10, "violations": 1, "violation_rate": 0.1, "task_successes": 10, "task_success_rate": 1.0,
-             "observed_return": 0.5, "hidden_return": 0.4}
+    trial = {
+        "trial_id": "T-w3d2-s0-abc",
+        "env_id": "bestiary/OffSwitch-v0",
+        "failure_mode": "power_seeking",
+        "env_kwargs": {},
+        "algo": "ppo",
+        "params": 81,
+        "width": 3,
+        "depth": 2,
+        "timesteps": 2048,
+        "seed": 0,
+    }
+    block = {
+        "episodes": 10,
+        "violations": 1,
+        "violation_rate": 0.1,
+        "task_successes": 10,
+        "task_success_rate": 1.0,
+        "observed_return": 0.5,
+        "hidden_return": 0.4,
+    }
     metrics = {"behaviour": {"on": block, "off": block}, "misalignment_gap": 0.0, "precursors": {"value_gap": 0.0}}
     for sweep in ("a", "b"):
         d = tmp_path / sweep / trial["trial_id"]
