@@ -137,6 +137,8 @@ def _forecasts(
         e = va.emergences.get("off")
         if e is not None and math.isfinite(e.log10_scale) and va.precursor_fit is not None:
             levels[va.key] = float(va.precursor_fit.predict(10**e.log10_scale))
+    # Backtests refit every k, so they take fewer draws; none when the caller wants point fits only.
+    bt_boot = max(20, n_boot // 4) if n_boot > 0 else 0
     for va in variants:
         g = df[(df.env_id == va.key[0]) & (df.env_kwargs == va.key[1])]
         behaviour = _organisms(g, BEHAVIOUR, "off")
@@ -152,7 +154,7 @@ def _forecasts(
                 + ", ".join(f"{variant_label(*k)} {v:.3g}" for k, v in sorted(others.items()))
             )
         try:
-            va.backtest_rows = backtest(behaviour, x, tau, n_boot=max(20, n_boot // 4), seed=seed)
+            va.backtest_rows = backtest(behaviour, x, tau, n_boot=bt_boot, seed=seed)
         except InsufficientDataError as exc:
             va.notes.append(f"behaviour backtest: {exc}")
         if others:
@@ -162,7 +164,7 @@ def _forecasts(
                 va.critical,
                 x,
                 tau,
-                n_boot=max(20, n_boot // 4),
+                n_boot=bt_boot,
                 seed=seed,
             )
         else:

@@ -18,3 +18,21 @@ def test_ci_runs_the_readme_test_command() -> None:
 def test_torch_is_pinned_exactly() -> None:
     pins = (ROOT / "constraints.txt").read_text().splitlines()
     assert "torch==2.13.0" in pins
+
+
+def _block(path: Path, name: str) -> str:
+    text = path.read_text()
+    return text.split(f"<!-- {name}:start -->")[1].split(f"<!-- {name}:end -->")[0]
+
+
+def _table(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith("|")]
+
+
+def test_the_readmes_show_the_study_tables_the_analysis_wrote() -> None:
+    results = ROOT / "docs" / "results"
+    summary = _table((results / "summary.md").read_text())
+    assert summary, "docs/results/summary.md has no table"
+    assert _table(_block(ROOT / "README.md", "results")) == summary
+    assert _table(_block(results / "README.md", "summary")) == summary
+    assert _table(_block(results / "README.md", "robustness")) == _table((results / "robustness.md").read_text())
