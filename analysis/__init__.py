@@ -8,7 +8,7 @@ a results file alone.
 from bestiary.analysis.forecast import BacktestRow, backtest, critical_level, lead_time, precursor_backtest
 from bestiary.analysis.report import analyse, build_report
 from bestiary.analysis.table import load_results
-from bestiary.analysis.trends import Emergence, InsufficientDataError, TrendFit, emergence, fit_trend
+from bestiary.analysis.trends import Emergence, InsufficientDataError, TrendFit, emergence, fit_trend, within_data
 
 __all__ = [
     "BacktestRow",
@@ -24,4 +24,5 @@ __all__ = [
     "lead_time",
     "load_results",
     "precursor_backtest",
+    "within_data",
 ]

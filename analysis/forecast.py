@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from bestiary.analysis.trends import InsufficientDataError, emergence, fit_trend
+from bestiary.analysis.trends import InsufficientDataError, emergence, fit_trend, within_data
 
 FACTOR_TWO = math.log10(2)
 
@@ -83,8 +83,9 @@ def backtest(
 def critical_level(
     behaviour: pd.DataFrame, precursor: pd.DataFrame, x: str = "params", tau: float = 0.5, n_boot: int = 0
 ) -> float:
-    """The precursor's fitted value at the behavioural emergence scale (nan if behaviour never crosses τ)."""
-    e = emergence(fit_trend(behaviour, x=x, model="logistic", n_boot=n_boot), tau)
+    """The precursor's fitted value at the behavioural emergence scale (nan if no emergence the data support)."""
+    fit = fit_trend(behaviour, x=x, model="logistic", n_boot=n_boot)
+    e = within_data(emergence(fit, tau), fit)
     if not np.isfinite(e.log10_scale):
         return math.nan
     pfit = fit_trend(precursor, x=x, y="value", model="auto", n_boot=0)

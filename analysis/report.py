@@ -11,7 +11,7 @@ import base64
 import html
 import math
 import warnings
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ import pandas as pd
 from bestiary.analysis import plots
 from bestiary.analysis.forecast import BacktestRow, backtest, lead_time, precursor_backtest
 from bestiary.analysis.table import CONTRACT_COLUMNS, variant_label
-from bestiary.analysis.trends import Emergence, InsufficientDataError, TrendFit, emergence, fit_trend
+from bestiary.analysis.trends import Emergence, InsufficientDataError, TrendFit, emergence, fit_trend, within_data
 
 BEHAVIOUR = "violation_rate"
 DEFAULT_PRECURSOR = "logodds_gap"
@@ -47,31 +47,6 @@ class VariantAnalysis:
     def label(self) -> str:
         """``env_id [knobs]``."""
         return variant_label(*self.key)
-
-
-#: A crossing further than this beyond the largest rung is not an emergence scale the data support.
-MAX_EXTRAPOLATION_DECADES = 0.5
-
-
-def _within_data(e: Emergence, fit: TrendFit) -> Emergence:
-    """Treat a crossing far beyond the largest rung as not reached (and say where the fit would cross)."""
-    largest = float(np.log10(fit.x.max()))
-    if not math.isfinite(e.log10_scale) or e.log10_scale <= largest:
-        return e
-    top = float(np.mean(fit.y[fit.x == fit.x.max()]))
-    if e.log10_scale > largest + MAX_EXTRAPOLATION_DECADES or top < e.tau / 2:
-        return replace(
-            e,
-            log10_scale=math.nan,
-            interval=(math.nan, math.nan),
-            sudden=False,
-            note=(
-                f"not reached: the fitted curve would cross τ = {e.tau} only at {10**e.log10_scale:,.3g}, beyond the "
-                f"largest rung, where the observed rate is {top:.2f}; a crossing is reported beyond the data only "
-                f"within {MAX_EXTRAPOLATION_DECADES} decades and with at least τ/2 observed at the largest rung"
-            ),
-        )
-    return e
 
 
 def _organisms(df: pd.DataFrame, metric: str, condition: str) -> pd.DataFrame:
@@ -102,7 +77,7 @@ def _analyse(df: pd.DataFrame, x: str, tau: float, precursor: str, n_boot: int, 
             rows = _organisms(g, BEHAVIOUR, cond)
             try:
                 va.fits[cond] = fit_trend(rows, x=x, model="logistic", n_boot=n_boot, seed=seed)
-                va.emergences[cond] = _within_data(emergence(va.fits[cond], tau), va.fits[cond])
+                va.emergences[cond] = within_data(emergence(va.fits[cond], tau), va.fits[cond])
                 va.notes += [f"oversight {cond}: {n}" for n in va.fits[cond].notes]
             except InsufficientDataError as exc:
                 va.notes.append(f"oversight {cond}: no fit — {exc}")
@@ -129,7 +104,7 @@ def _forecasts(
     """Backtests; the precursor's critical level of each variant comes from the *other* variants.
 
     A variant calibrates the level only where its own emergence is one the data support (the
-    ``_within_data`` rule): a logistic fitted to a flat control can cross τ far beyond the
+    ``within_data`` rule): a logistic fitted to a flat control can cross τ far beyond the
     largest rung, and the precursor's value there is no level at which behaviour flipped.
     """
     levels: dict[tuple[str, str], float] = {}

@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -304,3 +304,28 @@ def emergence(fit: TrendFit, tau: float = 0.5, level: float = 0.9) -> Emergence:
     return Emergence(
         tau, point, interval, reached, sharp, sharp_interval, bool(np.isfinite(sharp) and sharp < 1), extrapolated, note
     )
+
+
+#: A crossing further than this beyond the largest rung is not an emergence scale the data support.
+MAX_EXTRAPOLATION_DECADES = 0.5
+
+
+def within_data(e: Emergence, fit: TrendFit) -> Emergence:
+    """Treat a crossing far beyond the largest rung as not reached (and say where the fit would cross)."""
+    largest = float(np.log10(fit.x.max()))
+    if not math.isfinite(e.log10_scale) or e.log10_scale <= largest:
+        return e
+    top = float(np.mean(fit.y[fit.x == fit.x.max()]))
+    if e.log10_scale > largest + MAX_EXTRAPOLATION_DECADES or top < e.tau / 2:
+        return replace(
+            e,
+            log10_scale=math.nan,
+            interval=(math.nan, math.nan),
+            sudden=False,
+            note=(
+                f"not reached: the fitted curve would cross τ = {e.tau} only at {10**e.log10_scale:,.3g}, beyond the "
+                f"largest rung, where the observed rate is {top:.2f}; a crossing is reported beyond the data only "
+                f"within {MAX_EXTRAPOLATION_DECADES} decades and with at least τ/2 observed at the largest rung"
+            ),
+        )
+    return e

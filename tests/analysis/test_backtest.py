@@ -65,6 +65,7 @@ def test_critical_level_only_from_emergences_the_data_support() -> None:
     assert target.critical == pytest.approx(3.0, abs=0.3)
     (note,) = [n for n in target.notes if n.startswith("precursor critical level")]
     assert "t/Other-v0" in note and "t/Control-v0" not in note
+    assert math.isnan(critical_level(*_parts(df, "t/Control-v0")))  # the library function keeps the same rule
 
 
 def test_lead_time_needs_the_forecast_to_stay_within_a_factor_of_two() -> None:
