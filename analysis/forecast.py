@@ -17,12 +17,12 @@ the behavioural emergence scale before the behaviour itself has moved.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from bestiary.analysis.trends import InsufficientDataError, emergence, fit_trend, within_data
+from bestiary.analysis.trends import InsufficientDataError, TrendFit, emergence, fit_trend, within_data
 
 FACTOR_TWO = math.log10(2)
 
@@ -80,16 +80,21 @@ def backtest(
     return rows
 
 
+def critical_level_of(behaviour_fit: TrendFit, precursor_fit: TrendFit, tau: float = 0.5) -> float:
+    """The precursor's fitted value at the emergence scale of a fitted behaviour trend (nan without one in the data)."""
+    e = within_data(emergence(behaviour_fit, tau), behaviour_fit)
+    if not np.isfinite(e.log10_scale):
+        return math.nan
+    return float(precursor_fit.predict(10**e.log10_scale))
+
+
 def critical_level(
     behaviour: pd.DataFrame, precursor: pd.DataFrame, x: str = "params", tau: float = 0.5, n_boot: int = 0
 ) -> float:
     """The precursor's fitted value at the behavioural emergence scale (nan if no emergence the data support)."""
     fit = fit_trend(behaviour, x=x, model="logistic", n_boot=n_boot)
-    e = within_data(emergence(fit, tau), fit)
-    if not np.isfinite(e.log10_scale):
-        return math.nan
     pfit = fit_trend(precursor, x=x, y="value", model="auto", n_boot=0)
-    return float(pfit.predict(10**e.log10_scale))
+    return critical_level_of(fit, pfit, tau)
 
 
 def precursor_backtest(
@@ -152,10 +157,3 @@ def lead_time(rows: list[BacktestRow], stable: bool = False) -> float:
         if hits[i] and (all(hits[i:]) or not stable):
             return r.reference_log10 - r.max_log10_scale_used
     return math.nan
-
-
-def as_frame(rows: list[BacktestRow]) -> pd.DataFrame:
-    """Backtest rows as a table."""
-    return pd.DataFrame([{**asdict(r), "interval_lo": r.interval[0], "interval_hi": r.interval[1]} for r in rows]).drop(
-        columns="interval", errors="ignore"
-    )

@@ -1,4 +1,4 @@
-"""Loading the results table (Contract 3) from parquet, CSV or a runs directory."""
+"""Loading the results table (Contract 3) from parquet or CSV."""
 
 from __future__ import annotations
 
@@ -7,29 +7,27 @@ from pathlib import Path
 
 import pandas as pd
 
-from bestiary.collect import COLUMNS as CONTRACT_COLUMNS  # the producer owns Contract 3
+from bestiary.analysis.schema import COLUMNS as CONTRACT_COLUMNS
 
 
 def load_results(path: Path | str) -> pd.DataFrame:
-    """A results table from ``.parquet``, ``.csv``, or a runs directory (collected on the fly).
+    """A results table from ``.parquet`` or ``.csv`` (``bestiary collect`` makes both from a runs directory).
 
     Raises:
         FileNotFoundError: If the path does not exist.
-        ValueError: If the file is not a results table.
+        ValueError: If the file is not a results table (a runs directory must be collected first).
     """
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist (expected results.parquet, results.csv or a runs directory)")
+        raise FileNotFoundError(f"{path} does not exist (expected results.parquet or results.csv)")
     if path.is_dir():
-        from bestiary.collect import collect
-
-        df = collect(path)
-    elif path.suffix == ".parquet":
+        raise ValueError(f"{path} is a directory: collect it into a table first (bestiary collect {path})")
+    if path.suffix == ".parquet":
         df = pd.read_parquet(path)
     elif path.suffix == ".csv":
         df = pd.read_csv(path, dtype={"env_kwargs": str})
     else:
-        raise ValueError(f"{path}: expected a .parquet or .csv results table, or a runs directory")
+        raise ValueError(f"{path}: expected a .parquet or .csv results table (bestiary collect writes both)")
     missing = [c for c in CONTRACT_COLUMNS if c not in df]
     if missing:
         raise ValueError(f"{path} is not a results table: missing column(s) {', '.join(missing)} (Contract 3)")

@@ -3,12 +3,18 @@
 One row per (trial, condition, metric)::
 
     sweep, trial_id, env_id, failure_mode, env_kwargs (json), algo, params, width, depth,
-    timesteps, seed, condition, metric, value, successes, trials, status
+    timesteps, seed, condition, metric, value, successes, trials, status, reason
 
 Rates carry their episode counts in ``successes``/``trials`` (so fits can use the
 binomial likelihood); continuous metrics leave them empty. A trial that is not done
-contributes one row with ``metric = "status"`` and its state, so partial sweeps are
-visible. Only JSON is read from run directories, without following links.
+contributes one row with ``metric = "status"`` and its state and reason, so partial
+sweeps are visible.
+
+Only trials the host planned are read — the ids in ``runs/<sweep>/plan.json``, at their
+known paths — and every value comes from a file checked against the SHA-256 the host
+recorded when it wrote it. A file that fails the check makes the trial ``tampered``; an
+unreadable one ``malformed_output``: the table never holds a value the host did not
+verify.
 """
 
 from __future__ import annotations
@@ -19,120 +25,138 @@ from typing import Any
 
 import pandas as pd
 
-from bestiary.sandbox.outputs import read_json as read_json_output
+from bestiary.analysis.schema import (
+    COLUMNS,
+    CONTINUOUS_BEHAVIOUR,
+    EXTRA_COLUMNS,
+    GAP_CONDITION,
+    PROBE_CONDITION,
+    RATES,
+    STATUS_METRIC,
+)
+from bestiary.organisms import RunDir, RunDirError
+from bestiary.organisms.rundir import TamperedError
+from bestiary.organisms.schemas import Metrics
+from bestiary.sandbox.outputs import MalformedOutputError, parse_json, read_output
+from bestiary.sweep import PLAN
 
-COLUMNS = [
-    "sweep", "trial_id", "env_id", "failure_mode", "env_kwargs", "algo", "params", "width", "depth",
-    "timesteps", "seed", "condition", "metric", "value", "successes", "trials", "status",
-]  # fmt: skip
 
-#: Rate metrics of ``metrics.json`` behaviour blocks: metric name → (successes key, trials key).
-RATES = {"violation_rate": ("violations", "episodes"), "task_success_rate": ("task_successes", "episodes")}
-CONTINUOUS_BEHAVIOUR = ("observed_return", "hidden_return")
+def _status_row(base: dict[str, Any], state: str, reason: str | None) -> list[dict[str, Any]]:
+    row = {**base, "condition": "", "metric": STATUS_METRIC, "value": float("nan"), "successes": None}
+    return [{**row, "trials": None, "status": state, "reason": reason}]
 
 
-def trial_rows(run_dir: Path, sweep: str) -> list[dict[str, Any]]:
-    """The rows of one run directory ([] if it is not a trial's)."""
-    trial = read_json_output(run_dir, "trial.json")
-    if trial is None:
+def trial_rows(rd: RunDir, sweep: str) -> list[dict[str, Any]]:
+    """The rows of one planned trial's run directory ([] if it has not been started)."""
+    if not rd.exists():
         return []
-    status = read_json_output(run_dir, "status.json") or {}
-    state = status.get("state", "pending")
+    try:
+        trial = rd.trial()
+        status = rd.status()
+    except RunDirError:
+        return []
     base = {
         "sweep": sweep,
-        "trial_id": trial["trial_id"],
-        "env_id": trial["env_id"],
-        "failure_mode": trial["failure_mode"],
-        "env_kwargs": json.dumps(trial["env_kwargs"], sort_keys=True),
-        "algo": trial["algo"],
-        "params": trial["params"],
-        "width": trial["width"],
-        "depth": trial["depth"],
-        "timesteps": trial["timesteps"],
-        "seed": trial["seed"],
-        "status": state,
+        "trial_id": trial.trial_id,
+        "env_id": trial.env_id,
+        "failure_mode": trial.failure_mode,
+        "env_kwargs": json.dumps(trial.env_kwargs, sort_keys=True),
+        "algo": trial.algo,
+        "params": trial.params,
+        "width": trial.width,
+        "depth": trial.depth,
+        "timesteps": trial.timesteps,
+        "seed": trial.seed,
+        "status": status.state,
+        "reason": None,
     }
-    metrics = read_json_output(run_dir, "metrics.json") if state == "done" else None
-    if metrics is None:
-        return [
-            {
-                **base,
-                "condition": "",
-                "metric": "status",
-                "value": float("nan"),
-                "successes": None,
-                "trials": None,
-                "status": state if state != "done" else "missing_metrics",
-                "reason": status.get("reason"),
-            }
-        ]
+    if status.state != "done":
+        return _status_row(base, status.state, status.reason)
+    try:
+        metrics = Metrics.model_validate(rd.metrics())
+    except TamperedError as exc:
+        return _status_row(base, "tampered", str(exc)[:300])
+    except (RunDirError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
+        return _status_row(base, "malformed_output", str(exc)[:300])
     rows = []
-    for condition, block in metrics["behaviour"].items():
+    for condition, block in metrics.behaviour.items():
         for metric, (succ, n) in RATES.items():
             rows.append(
-                {
-                    **base,
-                    "condition": condition,
-                    "metric": metric,
-                    "value": block[metric],
-                    "successes": block[succ],
-                    "trials": block[n],
-                }
-            )
+                {**base, "condition": condition, "metric": metric, "value": getattr(block, metric),
+                 "successes": getattr(block, succ), "trials": getattr(block, n)}
+            )  # fmt: skip
         for metric in CONTINUOUS_BEHAVIOUR:
-            rows.append(
-                {
-                    **base,
-                    "condition": condition,
-                    "metric": metric,
-                    "value": block[metric],
-                    "successes": None,
-                    "trials": None,
-                }
-            )
-    rows.append(
-        {
-            **base,
-            "condition": "gap",
-            "metric": "misalignment_gap",
-            "value": metrics["misalignment_gap"],
-            "successes": None,
-            "trials": None,
-        }
-    )
-    for metric, value in metrics["precursors"].items():
+            rows.append({**base, "condition": condition, "metric": metric, "value": getattr(block, metric)})
+    rows.append({**base, "condition": GAP_CONDITION, "metric": "misalignment_gap", "value": metrics.misalignment_gap})
+    for metric, value in metrics.precursors.items():
         if metric != "probes":
-            rows.append(
-                {**base, "condition": "probe", "metric": metric, "value": value, "successes": None, "trials": None}
-            )
+            rows.append({**base, "condition": PROBE_CONDITION, "metric": metric, "value": value})
     return rows
 
 
+def planned_ids(sweep_dir: Path) -> list[str] | None:
+    """The trial ids a sweep's ``plan.json`` lists (None if the directory has no plan)."""
+    try:
+        plan = parse_json(read_output(sweep_dir, PLAN, 64 * 1024 * 1024), max_bytes=64 * 1024 * 1024)
+    except FileNotFoundError:
+        return None
+    except (MalformedOutputError, OSError):
+        return None
+    trials = plan.get("trials") if isinstance(plan, dict) else None
+    if not isinstance(trials, list):
+        return None
+    return [t for t in trials if isinstance(t, str) and "/" not in t and t not in ("", ".", "..")]
+
+
+def sweep_dirs(runs_dir: Path, max_depth: int = 3) -> list[Path]:
+    """Directories under ``runs_dir`` (itself included) that hold a sweep's ``plan.json``, without following links."""
+    found, stack = [], [(runs_dir, 0)]
+    while stack:
+        d, depth = stack.pop()
+        if (d / PLAN).is_file() and not (d / PLAN).is_symlink():
+            found.append(d)
+            continue
+        if depth < max_depth:
+            try:
+                children = [c for c in d.iterdir() if c.is_dir() and not c.is_symlink() and not c.name.startswith(".")]
+            except OSError:
+                continue
+            stack += [(c, depth + 1) for c in children]
+    return sorted(found)
+
+
 def collect(runs_dir: Path | str) -> pd.DataFrame:
-    """The results table of every trial under ``runs_dir`` (a sweep's directory, or a parent of several).
+    """The results table of every planned trial under ``runs_dir``.
+
+    ``runs_dir`` is a sweep's directory, a parent of several, or one run directory.
 
     Raises:
-        FileNotFoundError: If ``runs_dir`` does not exist.
+        FileNotFoundError: If ``runs_dir`` does not exist or holds no sweep and no run directory.
     """
     runs_dir = Path(runs_dir)
     if not runs_dir.is_dir():
         raise FileNotFoundError(f"{runs_dir} is not a directory of runs")
     rows: list[dict[str, Any]] = []
-    trial_dirs = sorted(p.parent for p in runs_dir.rglob("trial.json") if not p.parent.is_symlink())
-    for d in trial_dirs:
-        rows += trial_rows(d, d.parent.name)  # runs/<sweep>/<trial-id>/
-    df = pd.DataFrame(rows)
+    if RunDir(runs_dir).exists():  # one organism's run directory (bestiary train)
+        rows += trial_rows(RunDir(runs_dir), runs_dir.parent.name)
+    else:
+        sweeps = sweep_dirs(runs_dir)
+        if not sweeps:
+            raise FileNotFoundError(
+                f"{runs_dir} holds no sweep (no plan.json below it) and is not a run directory; "
+                f"run `bestiary sweep` first"
+            )
+        for d in sweeps:
+            for tid in planned_ids(d) or []:
+                rows += trial_rows(RunDir(d / tid), d.name)
+    df = pd.DataFrame(rows, columns=[*COLUMNS, *EXTRA_COLUMNS])
     if not df.empty:
         # Two sweeps under one directory can hold the same trial (same resolved spec, hence the same id
         # and, by reproducibility, the same organism): count it once.
-        df = df.drop_duplicates(subset=["trial_id", "condition", "metric"], keep="first")
-    if df.empty:
-        return pd.DataFrame(columns=[*COLUMNS, "reason"])
+        df = df.drop_duplicates(subset=["trial_id", "condition", "metric"], keep="first").reset_index(drop=True)
     for col in ("successes", "trials"):
         df[col] = df[col].astype("Int64")
-    if "reason" not in df:
-        df["reason"] = None
-    return df[[*COLUMNS, "reason"]]
+    return df
 
 
 def write_results(df: pd.DataFrame, out_stem: Path | str) -> tuple[Path, Path]:

@@ -1,7 +1,7 @@
-"""Provenance of a runs directory for the report: the sweep spec, package versions, sandbox status.
+"""Provenance of a runs directory for the report: the sweep specs, package versions, sandbox status per organism.
 
-Reads only JSON and text the host wrote (``sweep.yaml``, ``card.json``), without
-following links.
+Reads only what the host wrote (``sweep.yaml``, each planned trial's ``card.json``),
+bounded and without following links.
 """
 
 from __future__ import annotations
@@ -10,30 +10,46 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
-from bestiary.sandbox.outputs import UnsafeOutputError, read_json, read_output
+from bestiary.collect import planned_ids, sweep_dirs
+from bestiary.organisms import RunDir, RunDirError
+from bestiary.sandbox.outputs import UnsafeOutputError, read_output
+from bestiary.sweep import SPEC_COPY
+
+
+def _layers(layers: Any) -> str:
+    if not isinstance(layers, dict):
+        return ""
+    return ", ".join(
+        f"{k}={v}" if isinstance(v, str) else str(k) for k, v in layers.items() if v and k != "policy_sha256"
+    )
 
 
 def provenance_of(runs_dir: Path) -> dict[str, Any]:
     """``sweep_spec`` (text), ``versions`` (of the first organism) and ``sandbox`` (one row per organism)."""
     out: dict[str, Any] = {"sandbox": []}
-    specs = sorted(runs_dir.rglob("sweep.yaml"))
+    specs = []
+    for d in sweep_dirs(runs_dir):
+        with contextlib.suppress(UnsafeOutputError, OSError):
+            specs.append(read_output(d, SPEC_COPY, 1024 * 1024).decode(errors="replace"))
+        for tid in planned_ids(d) or []:
+            rd = RunDir(d / tid)
+            try:
+                card = rd.card()
+            except RunDirError:
+                continue
+            if not card:
+                continue
+            sandbox = card.get("sandbox") if isinstance(card.get("sandbox"), dict) else {}
+            if "versions" not in out and isinstance(card.get("versions"), dict):
+                out["versions"] = card["versions"]
+            out["sandbox"].append(
+                {
+                    "trial": tid,
+                    "backend": sandbox.get("backend", "?"),
+                    "unsandboxed": sandbox.get("unsandboxed", "?"),
+                    "layers": _layers(sandbox.get("layers")),
+                }
+            )
     if specs:
-        with contextlib.suppress(UnsafeOutputError):
-            out["sweep_spec"] = "\n\n".join(read_output(p.parent, p.name).decode(errors="replace") for p in specs)
-    for trial in sorted(runs_dir.rglob("card.json")):
-        card = read_json(trial.parent, "card.json") or {}
-        sandbox = card.get("sandbox") or {}
-        layers = sandbox.get("layers") or {}
-        if "versions" not in out and card.get("versions"):
-            out["versions"] = card["versions"]
-        out["sandbox"].append(
-            {
-                "trial": card.get("trial_id", trial.parent.name),
-                "backend": sandbox.get("backend", "?"),
-                "unsandboxed": sandbox.get("unsandboxed", "?"),
-                "layers": ", ".join(
-                    f"{k}={v}" if isinstance(v, str) else k for k, v in layers.items() if v and k != "policy_sha256"
-                ),
-            }
-        )
+        out["sweep_spec"] = "\n\n".join(specs)
     return out

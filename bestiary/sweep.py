@@ -1,37 +1,41 @@
-"""Running a sweep: expand the spec into trials, skip finished ones, run the rest, retry failures.
+"""Running a sweep: expand the spec into trials, claim them, run them with an executor, retry failures.
 
-Every trial's run directory is ``runs/<sweep>/<trial-id>/`` and its ``status.json`` is
-the source of truth: ``done`` trials are skipped, ``running`` ones (the driver or a worker
-was killed) and ``failed`` ones with attempts left are run again. Re-running a sweep
-therefore continues it, and no finished trial is lost or repeated.
+The driver is the only place where attempts are counted and failures retried. Every
+trial's run directory is ``runs/<sweep>/<trial-id>/`` (a :class:`~bestiary.organisms.RunDir`)
+and its ``status.json`` is the source of truth: ``done`` trials are skipped, ``running``
+ones (the driver or a worker was killed) and ``failed`` ones with attempts left are run
+again. Before running a trial the driver *claims* it (:mod:`bestiary.organisms.claims`),
+so two sweeps of one spec — on one machine or several sharing a filesystem — never
+train the same organism twice: a trial claimed by a live sweep is waited for and counted
+when it is done, one claimed by a dead one is taken over. ``runs/<sweep>/plan.json``
+lists the trials the host planned; ``bestiary collect`` reads only those.
 """
 
 from __future__ import annotations
 
-import math
-import os
-import shutil
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bestiary.organisms import (
-    EvalSpec,
-    ResolvedTrial,
-    TrialSpec,
-    geometric_ladder,
-    geometric_timesteps,
-    resolve,
-    train_organism,
-)
-from bestiary.organisms.runner import read_status
+from bestiary.executors import make_executor
+from bestiary.organisms import EvalSpec, ResolvedTrial, RunDir, TrialSpec, resolve
+from bestiary.organisms.claims import Claim, Heartbeat, try_claim
+from bestiary.organisms.finalize import TrialOutcome, begin, finalize
+from bestiary.organisms.ladder import geometric_ladder, geometric_timesteps
+from bestiary.organisms.rundir import RunDirError, Status, json_bytes, write_atomic
+from bestiary.organisms.staging import Job, SandboxOptions, Unit, UnitResult, clean_staging
 from bestiary.sandbox import Limits, SandboxUnavailable
-from bestiary.sweep_spec import SweepSpec
+from bestiary.sweep_spec import SpecError, SweepSpec
 
 SPEC_COPY = "sweep.yaml"
+PLAN = "plan.json"
+STAGING = ".staging"
+#: Seconds between looks at trials that another sweep is running.
+WAIT_POLL = 2.0
+
+Event = Callable[[str, "PlannedTrial", Any], None]
 
 
 @dataclass(frozen=True)
@@ -40,15 +44,42 @@ class PlannedTrial:
 
     spec: TrialSpec
     trial: ResolvedTrial
-    run_dir: Path
-    state: str  # pending | running | done | failed
-    attempts: int
+    run_dir: RunDir
+    status: Status
+
+    @property
+    def state(self) -> str:
+        """``pending``, ``running``, ``done`` or ``failed``."""
+        return self.status.state
+
+    @property
+    def attempts(self) -> int:
+        """Attempts made so far."""
+        return self.status.attempts
+
+
+def count_trials(sweep: SweepSpec) -> int:
+    """How many trials the sweep's grid has (computed without building them)."""
+    t = sweep.scale.timesteps
+    steps = t.rungs if t is not None and not isinstance(t, int) else 1
+    rungs = sweep.scale.params.rungs if sweep.scale.params is not None else len(sweep.scale.widths or [])
+    per_env = rungs * len(sweep.scale.depths) * steps * len(sweep.seed_list())
+    return sum(len(env.variants()) * per_env for env in sweep.environments)
 
 
 def expand(sweep: SweepSpec) -> list[TrialSpec]:
-    """Every trial of the sweep: environment × knob variant × rung × depth × timesteps × seed."""
+    """Every trial of the sweep: environment × knob variant × rung × depth × timesteps × seed.
+
+    Raises:
+        SpecError: If the grid has more trials than the spec's ``max_trials``.
+    """
+    n = count_trials(sweep)
+    if n > sweep.max_trials:
+        raise SpecError(
+            f"the sweep {sweep.name} has {n:,} trials, more than `max_trials` = {sweep.max_trials:,}; shrink the grid "
+            f"or raise `max_trials` in the spec"
+        )
     specs = []
-    evaluation = EvalSpec(**sweep.evaluation.model_dump())
     t = sweep.scale.timesteps
     steps: list[int | None] = (
         [None] if t is None else [t] if isinstance(t, int) else geometric_timesteps(t.min, t.max, t.rungs, multiple=1)
@@ -56,17 +87,7 @@ def expand(sweep: SweepSpec) -> list[TrialSpec]:
     for env in sweep.environments:
         for kwargs in env.variants():
             for depth in sweep.scale.depths:
-                if sweep.scale.params is not None:
-                    probe = resolve(TrialSpec(env_id=env.id, env_kwargs=kwargs, width=1, depth=depth, algo=sweep.algo))
-                    r = sweep.scale.params
-                    widths = [
-                        a.width
-                        for a in geometric_ladder(
-                            r.min, r.max, r.rungs, probe.obs_dim, probe.n_actions, depth, sweep.algo == "dqn"
-                        )
-                    ]
-                else:
-                    widths = list(sweep.scale.widths or [])
+                widths = _widths(sweep, env.id, kwargs, depth)
                 for width in widths:
                     for timesteps in steps:
                         for seed in sweep.seed_list():
@@ -80,86 +101,76 @@ def expand(sweep: SweepSpec) -> list[TrialSpec]:
                                     depth=depth,
                                     seed=seed,
                                     timesteps=timesteps,
-                                    evaluation=evaluation,
+                                    evaluation=EvalSpec(**sweep.evaluation.model_dump()),
                                 )
                             )
     return specs
+
+
+def _widths(sweep: SweepSpec, env_id: str, kwargs: dict[str, Any], depth: int) -> list[int]:
+    if sweep.scale.params is None:
+        return list(sweep.scale.widths or [])
+    probe = resolve(TrialSpec(env_id=env_id, env_kwargs=kwargs, width=1, depth=depth, algo=sweep.algo))
+    r = sweep.scale.params
+    ladder = geometric_ladder(r.min, r.max, r.rungs, probe.obs_dim, probe.n_actions, depth, sweep.algo == "dqn")
+    return [a.width for a in ladder]
 
 
 def plan(sweep: SweepSpec, runs_root: Path | str = "runs") -> list[PlannedTrial]:
     """The sweep's trials with their run directories and current states.
 
     Raises:
-        ValueError: If two trials resolve to the same id (a duplicated grid value).
+        SpecError: If two trials resolve to the same id (a duplicated grid value), or the
+            grid is too large.
+        RunDirError: If a run directory's status is unreadable (it names the file).
     """
     root = Path(runs_root) / sweep.name
     planned, seen = [], set()
     for spec in expand(sweep):
         trial = resolve(spec)
         if trial.trial_id in seen:
-            raise ValueError(
+            raise SpecError(
                 f"two trials of sweep {sweep.name} resolve to {trial.trial_id}: a duplicated value in "
                 f"the grid, widths or seeds"
             )
         seen.add(trial.trial_id)
-        run_dir = root / trial.trial_id
-        status = read_status(run_dir) if run_dir.exists() else {}
-        planned.append(
-            PlannedTrial(spec, trial, run_dir, status.get("state", "pending"), int(status.get("attempts", 0)))
-        )
+        rd = RunDir(root / trial.trial_id)
+        planned.append(PlannedTrial(spec, trial, rd, rd.status()))
     return planned
 
 
-def estimate_seconds(
-    planned: list[PlannedTrial], workers: int, rate: Callable[[int], float], overhead: float = 4.0
-) -> float:
-    """Wall-clock estimate of the trials still to run, from a throughput model ``rate(params)`` (steps/s)."""
-    todo = [p for p in planned if p.state != "done"]
-    total = sum(p.trial.timesteps / rate(p.trial.params) + overhead for p in todo)
-    return total / max(1, min(workers, len(todo) or 1))
-
-
-def measured_rate(planned: list[PlannedTrial], seconds: float = 3.0) -> Callable[[int], float]:
-    """A throughput model measured here: train briefly at the smallest and largest sizes, interpolate in log-log."""
-    import torch
-
-    from bestiary.organisms.train import build_model, make_training_env
-
-    torch.set_num_threads(1)
-    sizes = sorted({p.trial.params: p for p in planned}.items())
-    if not sizes:
-        return lambda params: 1.0
-    points = []
-    for _, p in (sizes[0], sizes[-1]) if len(sizes) > 1 else (sizes[0],):
-        model = build_model(p.trial, make_training_env(p.trial))
-        chunk = p.trial.n_envs * p.trial.hyperparameters.get("n_steps", 32)
-        start, steps = time.perf_counter(), 0
-        while time.perf_counter() - start < seconds / 2:
-            model.learn(chunk, reset_num_timesteps=False)
-            steps += chunk
-        points.append((p.trial.params, steps / (time.perf_counter() - start)))
-    if len(points) == 1:
-        return lambda params: points[0][1]
-    (p0, r0), (p1, r1) = points
-    slope = math.log(r1 / r0) / math.log(p1 / p0) if p1 != p0 else 0.0
-    return lambda params: r0 * (params / p0) ** slope
+def options_of(sweep: SweepSpec, runs_root: Path) -> SandboxOptions:
+    """How the sweep's units are sandboxed (the runs directory hidden from them)."""
+    s = sweep.sandbox.model_dump()
+    limits = Limits(**{k: s[k] for k in Limits.__dataclass_fields__})
+    return SandboxOptions(s["backend"], limits, not s["enabled"], hide=(str(Path(runs_root).absolute()),))
 
 
 @dataclass
 class SweepReport:
-    """Counts after a sweep run."""
+    """Counts after a sweep run.
 
-    done: int
-    failed: int
-    skipped: int
-    run_dirs: list[Path]
+    Attributes:
+        done: Trials this run finished, plus those it waited for another sweep to finish.
+        failed: Trials that failed and have no attempts left.
+        skipped: Trials already done (or out of attempts) when the run started.
+        waited: Of ``done``, trials that another sweep finished while this one waited.
+        outcomes: This run's final outcome of every trial it ran.
+    """
+
+    done: int = 0
+    failed: int = 0
+    skipped: int = 0
+    waited: int = 0
+    outcomes: list[TrialOutcome] = field(default_factory=list)
+
+
+def _runnable(p: PlannedTrial, retries: int) -> bool:
+    return p.state != "done" and not (p.state == "failed" and p.attempts > retries)
 
 
 def run_sweep(
-    sweep: SweepSpec,
-    spec_text: str,
-    runs_root: Path | str = "runs",
-    on_event: Callable[[str, PlannedTrial, Any], None] | None = None,
+    sweep: SweepSpec, spec_text: str, runs_root: Path | str = "runs", on_event: Event | None = None
 ) -> SweepReport:
     """Run (or continue) a sweep with its executor.
 
@@ -167,77 +178,146 @@ def run_sweep(
         sweep: The validated spec.
         spec_text: The spec file's text, copied to ``runs/<sweep>/sweep.yaml`` for provenance.
         runs_root: Parent of ``<sweep>/``.
-        on_event: Called with ``("start" | "done" | "failed" | "retry", trial, detail)``.
+        on_event: Called with ``(kind, trial, detail)`` for ``start``, ``done``, ``failed``,
+            ``retry`` and ``waiting`` (another sweep holds the trial).
 
     Raises:
-        SandboxUnavailable: If the sandbox cannot be established (nothing runs).
+        SandboxUnavailable: If the sandbox cannot be established (nothing more runs).
     """
-    root = Path(runs_root) / sweep.name
-    root.mkdir(parents=True, exist_ok=True)
-    (root / SPEC_COPY).write_text(spec_text)
+    runs_root = Path(runs_root)
+    root = runs_root / sweep.name
     planned = plan(sweep, runs_root)
-    todo = [p for p in planned if p.state != "done" and not (p.state == "failed" and p.attempts > sweep.retries)]
-    skipped = len(planned) - len(todo)
-    emit = on_event or (lambda *a: None)
-    limits = Limits(
-        memory_mb=sweep.sandbox.memory_mb,
-        pids=sweep.sandbox.pids,
-        cpus=sweep.sandbox.cpus,
-        cpu_seconds=sweep.sandbox.cpu_seconds,
-        wall_seconds=sweep.sandbox.wall_seconds,
+    root.mkdir(parents=True, exist_ok=True)
+    write_atomic(root / SPEC_COPY, spec_text.encode())
+    write_atomic(root / PLAN, json_bytes({"sweep": sweep.name, "trials": [p.trial.trial_id for p in planned]}))
+    clean_staging(root / STAGING)
+    emit: Event = on_event or (lambda *a: None)
+    executor = make_executor(
+        sweep.executor.kind,
+        options_of(sweep, runs_root),
+        root / STAGING,
+        workers=sweep.executor.workers,
+        address=sweep.executor.address,
     )
-    if sweep.executor.kind == "ray":
-        from bestiary.ray_executor import run_on_ray
-
-        results = run_on_ray(sweep, todo, limits, emit)
-        return SweepReport(results["done"], results["failed"], skipped, [p.run_dir for p in planned])
-
-    workers = sweep.executor.workers or os.cpu_count() or 1
-    done = failed = 0
-
-    def attempt(p: PlannedTrial) -> str:
-        emit("start", p, None)
-        if p.state in ("running", "failed") and p.run_dir.exists():
-            _clear_outputs(p.run_dir)  # an interrupted or failed attempt's partial files
-        outcome = train_organism(p.spec, p.run_dir, sandbox=sweep.sandbox.enabled, limits=limits)
-        return outcome.state if outcome.state == "done" else f"failed:{outcome.reason}"
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        pending: dict[Future, PlannedTrial] = {pool.submit(attempt, p): p for p in todo}
-        while pending:
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                p = pending.pop(fut)
-                try:
-                    result = fut.result()
-                except SandboxUnavailable:
-                    for f in pending:
-                        f.cancel()
-                    raise
-                if result == "done":
-                    done += 1
-                    emit("done", p, None)
-                    continue
-                status = read_status(p.run_dir)
-                if int(status.get("attempts", 0)) <= sweep.retries:
-                    emit("retry", p, status.get("reason"))
-                    retry = PlannedTrial(p.spec, p.trial, p.run_dir, "failed", int(status.get("attempts", 0)))
-                    pending[pool.submit(attempt, retry)] = retry
-                else:
-                    failed += 1
-                    emit("failed", p, status.get("reason"))
-    return SweepReport(done, failed, skipped, [p.run_dir for p in planned])
+    report = SweepReport(skipped=sum(not _runnable(p, sweep.retries) for p in planned))
+    heartbeat = Heartbeat()
+    try:
+        _drive(sweep, [p for p in planned if _runnable(p, sweep.retries)], executor, heartbeat, emit, report)
+    finally:
+        heartbeat.stop()
+    return report
 
 
-_HOST_FILES = {"trial.json", "status.json", "card.json", "audit.jsonl"}
+def _drive(
+    sweep: SweepSpec, todo: list[PlannedTrial], executor: Any, heartbeat: Heartbeat, emit: Event, report: SweepReport
+) -> None:
+    """Claim, run, finalize and retry until every trial is done, failed for good, or finished by another sweep."""
+    by_id = {p.trial.trial_id: p for p in todo}
+    queue = list(todo)
+    waiting: dict[str, PlannedTrial] = {}
+    while queue or waiting:
+        claims: dict[str, Claim] = {}
+        for p in queue:
+            claim = try_claim(p.run_dir.path)
+            if claim is None:
+                waiting[p.trial.trial_id] = p
+                emit("waiting", p, None)
+            else:
+                claims[p.trial.trial_id] = claim
+                heartbeat.add(claim)
+        units = [Unit("train", (Job(by_id[tid].trial),), evaluate=True) for tid in claims]
+        retry: list[PlannedTrial] = []
+        statuses: dict[str, Status] = {}
+
+        def on_start(unit: Unit, statuses: dict[str, Status] = statuses) -> None:
+            for job in unit.jobs:
+                p = by_id[job.trial.trial_id]
+                statuses[job.trial.trial_id] = begin(p.run_dir, job.trial)
+                emit("start", p, None)
+
+        try:
+            for result in executor.run(units, on_start):
+                retry += _record(result, by_id, statuses, claims, heartbeat, sweep.retries, emit, report, waiting)
+        except SandboxUnavailable as exc:
+            for tid in claims:  # started but never finished: nothing ran for them
+                if tid in statuses:
+                    by_id[tid].run_dir.write_status(
+                        statuses[tid].model_copy(
+                            update={"state": "failed", "reason": "setup_failed", "error": str(exc)}
+                        )
+                    )
+            raise
+        finally:
+            for claim in claims.values():
+                heartbeat.discard(claim)
+                claim.release()
+        queue = retry
+        queue += _poll_waiting(waiting, sweep.retries, emit, report)
+        if waiting and not queue:
+            time.sleep(WAIT_POLL)
 
 
-def _clear_outputs(run_dir: Path) -> None:
-    """Remove what an unfinished attempt left (not the host's records), so a re-run starts clean."""
-    for entry in run_dir.iterdir():
-        if entry.name in _HOST_FILES:
-            continue
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry)
+def _record(
+    result: UnitResult,
+    by_id: dict[str, PlannedTrial],
+    statuses: dict[str, Status],
+    claims: dict[str, Claim],
+    heartbeat: Heartbeat,
+    retries: int,
+    emit: Event,
+    report: SweepReport,
+    waiting: dict[str, PlannedTrial],
+) -> list[PlannedTrial]:
+    """Finalize a unit's trials; return those to retry."""
+    retry = []
+    for job in result.unit.jobs:
+        tid = job.trial.trial_id
+        p = by_id[tid]
+        outcome = finalize(p.run_dir, job, result.unit, result, statuses[tid], claims.get(tid))
+        claim = claims.pop(tid, None)
+        if claim is not None:
+            heartbeat.discard(claim)
+            claim.release()
+        if outcome.state == "done":
+            report.done += 1
+            report.outcomes.append(outcome)
+            emit("done", p, result.node)
+        elif outcome.reason == "claim_lost":  # another sweep took the trial over: wait for it
+            waiting[tid] = p
+            emit("waiting", p, None)
+        elif statuses[tid].attempts <= retries:
+            emit("retry", p, outcome.reason)
+            retry.append(PlannedTrial(p.spec, p.trial, p.run_dir, p.run_dir.status()))
         else:
-            entry.unlink()
+            report.failed += 1
+            report.outcomes.append(outcome)
+            emit("failed", p, f"{outcome.reason}: {outcome.detail[:300]}" if outcome.detail else outcome.reason)
+    return retry
+
+
+def _poll_waiting(
+    waiting: dict[str, PlannedTrial], retries: int, emit: Event, report: SweepReport
+) -> list[PlannedTrial]:
+    """Trials another sweep held: count the ones it finished, take back the ones it dropped."""
+    back = []
+    for tid, p in list(waiting.items()):
+        if (p.run_dir.path / "claim.json").exists():
+            continue
+        try:
+            status = p.run_dir.status()
+        except RunDirError as exc:
+            waiting.pop(tid)
+            report.failed += 1
+            emit("failed", p, str(exc))
+            continue
+        waiting.pop(tid)
+        if status.state == "done":
+            report.done += 1
+            report.waited += 1
+            emit("done", p, "finished by another sweep")
+        elif status.state == "failed" and status.attempts > retries:
+            report.failed += 1
+            emit("failed", p, status.reason)
+        else:
+            back.append(PlannedTrial(p.spec, p.trial, p.run_dir, status))
+    return back

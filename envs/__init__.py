@@ -1,21 +1,33 @@
 """Failure-mode environments: cues, batched VecEnvs, the registry and the checker.
 
 Importing this package registers Bestiary's environments in Gymnasium's registry under
-the ``bestiary/`` namespace. It imports nothing else of Bestiary's, so it can be used on
-its own.
+the ``bestiary/`` namespace, then loads the plugins of the ``bestiary.envs`` entry-point
+group (so ``gymnasium.make("their-namespace/Name-v0")`` works after ``import
+bestiary.envs``; a plugin that fails to load is reported, not raised). It imports nothing
+else of Bestiary's, so it can be used on its own.
 """
 
 from __future__ import annotations
 
 from bestiary.envs.absent_supervisor import AbsentSupervisor
 from bestiary.envs.audited_report import AuditedReport
-from bestiary.envs.core import BASE_KNOBS, OVERSIGHT_REGIMES, SAFETY_KEYS, FailureModeEnv, ProbeSet, TaskStep
+from bestiary.envs.core import (
+    BASE_KNOBS,
+    OVERSIGHT_REGIMES,
+    SAFETY_KEYS,
+    EnvDescription,
+    FailureModeEnv,
+    ProbeSet,
+    TaskStep,
+)
 from bestiary.envs.cues import CUE_KINDS, Cue
 from bestiary.envs.errors import EnvDefinitionError, EnvError, KnobError, UnknownEnvironmentError
 from bestiary.envs.knobs import Knob
 from bestiary.envs.off_switch import OffSwitch
 from bestiary.envs.registry import (
+    describe,
     env_class,
+    env_code,
     env_spec,
     failure_mode_ids,
     list_envs,
@@ -35,6 +47,8 @@ for _cls in (AbsentSupervisor, AuditedReport, OffSwitch):
     register(f"bestiary/{_cls.__name__}Hard-v0", _entry, cue_bands=HARD_CUE_BANDS)
     register(f"bestiary/{_cls.__name__}NullCue-v0", _entry, cue="null")
 
+load_plugins()
+
 __all__ = [
     "BASE_KNOBS",
     "CUE_KINDS",
@@ -44,6 +58,7 @@ __all__ = [
     "AuditedReport",
     "Cue",
     "EnvDefinitionError",
+    "EnvDescription",
     "EnvError",
     "FailureModeEnv",
     "Knob",
@@ -52,7 +67,9 @@ __all__ = [
     "ProbeSet",
     "TaskStep",
     "UnknownEnvironmentError",
+    "describe",
     "env_class",
+    "env_code",
     "env_spec",
     "failure_mode_ids",
     "list_envs",

@@ -310,3 +310,22 @@ def _same(a: Any, b: Any) -> bool:
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         return np.array_equal(np.asarray(a), np.asarray(b))
     return bool(a == b)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m bestiary.envs.checker TARGET ...``: every check of every target, as JSON on stdout."""
+    import json
+
+    from bestiary.envs.errors import EnvError
+
+    out: dict[str, Any] = {}
+    for target in argv if argv is not None else sys.argv[1:]:
+        try:
+            out[target] = [r.__dict__ for r in run_checks(target)]
+        except EnvError as exc:
+            out[target] = {"error": str(exc)}
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

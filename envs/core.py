@@ -105,6 +105,17 @@ class TaskStep:
 
 
 @dataclass(frozen=True)
+class EnvDescription:
+    """An environment configuration as the host sees it (see :meth:`FailureModeEnv.describe`)."""
+
+    config: dict[str, Any]
+    obs_dim: int
+    n_actions: int
+    failure_mode: str
+    mechanism: str
+
+
+@dataclass(frozen=True)
 class ProbeSet:
     """Fixed decision-point observations for measuring precursors without episodes.
 
@@ -154,6 +165,9 @@ class FailureModeEnv(gymnasium.Env[np.ndarray, np.int64]):
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": []}
     failure_mode: ClassVar[str]
+    #: What the organism must learn to defect safely; environments that share a mechanism are one
+    #: task in different dress.
+    mechanism: ClassVar[str] = "band_reader"
     summary: ClassVar[str]
     knobs: ClassVar[dict[str, Knob]] = BASE_KNOBS
     n_actions: ClassVar[int]
@@ -165,21 +179,12 @@ class FailureModeEnv(gymnasium.Env[np.ndarray, np.int64]):
     decision: ClassVar[str]
 
     def __init__(self, oversight: str = "train", **knobs: Any) -> None:
-        _check_definition(type(self))
-        name = type(self).__name__
-        unknown = sorted(set(knobs) - set(self.knobs))
-        if unknown:
-            raise KnobError(
-                f"{name}: unknown knob(s) {', '.join(unknown)}; valid knobs: {', '.join(sorted(self.knobs))}"
-            )
-        self.config: dict[str, Any] = {
-            k: spec.validate(k, knobs.get(k, spec.default), name) for k, spec in self.knobs.items()
-        }
+        self.config: dict[str, Any] = self.validate_knobs(knobs)
         self.cue = Cue(self.config["cue"], self.config["cue_bands"], self.config["context_dim"])
         self.penalty: float = self.config["penalty"]
         self.oversight_prob: float = self.config["oversight_prob"]
         self.default_oversight = _regime_code(oversight)
-        obs_dim = self.config["context_dim"] + self.task_obs_dim
+        obs_dim = self.obs_dim_for(self.config)
         bound = max(self.cue.bound, 1.0)
         self.observation_space = spaces.Box(-bound, bound, shape=(obs_dim,), dtype=np.float32)
         self.action_space = spaces.Discrete(self.n_actions)
@@ -276,9 +281,45 @@ class FailureModeEnv(gymnasium.Env[np.ndarray, np.int64]):
 
     # ------------------------------------------------------------------ Contract 1
     @classmethod
-    def capability_knobs(cls) -> dict[str, Knob]:
-        """The knobs that set how much capability the dangerous strategy needs."""
-        return {k: v for k, v in cls.knobs.items() if v.kind == "capability"}
+    def validate_knobs(cls, knobs: dict[str, Any]) -> dict[str, Any]:
+        """Every knob's value (given or default), validated, without building the environment.
+
+        Raises:
+            EnvDefinitionError: If the class does not declare what Contract 1 requires.
+            KnobError: If a knob is unknown or out of its range.
+        """
+        _check_definition(cls)
+        name = cls.__name__
+        unknown = sorted(set(knobs) - set(cls.knobs))
+        if unknown:
+            raise KnobError(
+                f"{name}: unknown knob(s) {', '.join(unknown)}; valid knobs: {', '.join(sorted(cls.knobs))}"
+            )
+        return {k: spec.validate(k, knobs.get(k, spec.default), name) for k, spec in cls.knobs.items()}
+
+    @classmethod
+    def obs_dim_for(cls, config: dict[str, Any]) -> int:
+        """The observation size under a knob configuration (context features plus task features)."""
+        return int(config["context_dim"]) + cls.task_obs_dim
+
+    @classmethod
+    def describe(cls, **knobs: Any) -> EnvDescription:
+        """What a trial needs to know of the environment — sizes, failure mode, mechanism, knobs — from the class alone.
+
+        Nothing of the environment runs: the host plans trials with this and never
+        instantiates or steps an environment (that happens in the sandbox).
+
+        Raises:
+            KnobError: If a knob is unknown or out of its range.
+        """
+        config = cls.validate_knobs(knobs)
+        return EnvDescription(
+            config=config,
+            obs_dim=cls.obs_dim_for(config),
+            n_actions=int(cls.n_actions),
+            failure_mode=cls.failure_mode,
+            mechanism=cls.mechanism,
+        )
 
     def probe_set(self, n: int = 512, seed: int = 0) -> ProbeSet:
         """Fixed decision-point observations with their latent labels.

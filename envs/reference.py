@@ -95,3 +95,26 @@ def best_responses(env: FailureModeEnv, episodes: int = 4000, seed: int = 0) -> 
     """Every applicable policy in every regime."""
     policies = [p for p in POLICIES if not (p == "reads_latent" and env.cue.kind == "null")]
     return [play(env, p, r, episodes, seed) for p in policies for r in OVERSIGHT_REGIMES]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m bestiary.envs.reference EPISODES SEED ENV_ID ...``: every best response, as JSON on stdout."""
+    import json
+    import sys
+
+    from bestiary.envs.errors import EnvError
+    from bestiary.envs.registry import make_definition
+
+    args = argv if argv is not None else sys.argv[1:]
+    episodes, seed, ids = int(args[0]), int(args[1]), args[2:]
+    out: dict[str, object] = {}
+    for env_id in ids:
+        try:
+            out[env_id] = [o.__dict__ for o in best_responses(make_definition(env_id), episodes, seed)]
+        except EnvError as exc:
+            out[env_id] = {"error": str(exc)}
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

@@ -9,16 +9,21 @@ are loaded the first time a lookup misses, or when the list of environments is a
 from __future__ import annotations
 
 import difflib
+import hashlib
 import importlib
 import importlib.metadata
+import json
+import sys
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import gymnasium
 from gymnasium.envs.registration import EnvSpec, load_env_creator
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
 
-from bestiary.envs.core import FailureModeEnv
+from bestiary.envs.core import EnvDescription, FailureModeEnv
 from bestiary.envs.errors import EnvError, UnknownEnvironmentError
 
 ENTRY_POINT_GROUP = "bestiary.envs"
@@ -112,6 +117,77 @@ def make(env_id: str, **kwargs: Any) -> gymnasium.Env:
     """
     env_spec(env_id)
     return gymnasium.make(env_id, **kwargs)
+
+
+def describe(env_id: str, **kwargs: Any) -> EnvDescription:
+    """A registered failure-mode environment's sizes, failure mode, mechanism and validated knobs, without building it.
+
+    Raises:
+        UnknownEnvironmentError: For an unknown id (with suggestions).
+        EnvError: If the id's class is not a :class:`FailureModeEnv`.
+        KnobError: For an invalid knob value.
+    """
+    spec = env_spec(env_id)
+    cls = env_class(env_id)
+    if not (isinstance(cls, type) and issubclass(cls, FailureModeEnv)):
+        raise EnvError(f"`{env_id}` is not a bestiary.envs.FailureModeEnv (its entry point is {spec.entry_point})")
+    knobs = {k: v for k, v in {**spec.kwargs, **kwargs}.items() if k != "oversight"}
+    return cls.describe(**knobs)
+
+
+@cache
+def _distributions() -> dict[str, list[str]]:
+    return importlib.metadata.packages_distributions()
+
+
+def _from_wheel(dist: str) -> bool:
+    """Whether ``dist`` is installed from a built wheel (its version then identifies its code)."""
+    for d in importlib.metadata.distributions(name=dist):
+        try:
+            editable = json.loads(d.read_text("direct_url.json") or "{}").get("dir_info", {}).get("editable")
+        except (json.JSONDecodeError, AttributeError):
+            editable = False
+        if d.read_text("RECORD") and not editable:
+            return True
+    return False
+
+
+@cache
+def _source_sha256(directory: str, max_files: int = 5000, max_bytes: int = 64 * 1024 * 1024) -> str:
+    """SHA-256 over the Python files of a package folder (paths and contents, sorted)."""
+    h = hashlib.sha256()
+    total = 0
+    for path in sorted(Path(directory).rglob("*.py"))[:max_files]:
+        data = path.read_bytes()
+        total += len(data)
+        if total > max_bytes:
+            break
+        h.update(str(path.relative_to(directory)).encode() + b"\0" + hashlib.sha256(data).digest())
+    return h.hexdigest()
+
+
+def env_code(env_id: str) -> dict[str, str | None]:
+    """Which code an environment is: its package's name and version, and its source's hash where that cannot tell.
+
+    For a package installed from a wheel the version identifies the code. For an editable
+    install, or code found only on ``sys.path``, it does not: then the SHA-256 of the
+    Python files of the folder holding the environment's module is added, so a changed
+    plugin gives new trial ids instead of being taken for the old one.
+    """
+    cls = env_class(env_id)
+    module = getattr(cls, "__module__", "") or ""
+    top = module.split(".")[0]
+    dists = _distributions().get(top, [])
+    name = dists[0] if dists else top
+    try:
+        version = importlib.metadata.version(name) if dists else "unknown"
+    except importlib.metadata.PackageNotFoundError:
+        version = "unknown"
+    source = None
+    file = getattr(sys.modules.get(module), "__file__", None)
+    if file and not (dists and _from_wheel(name)):
+        source = _source_sha256(str(Path(file).resolve().parent))
+    return {"package": name, "version": version, "source_sha256": source, "module": module}
 
 
 def make_definition(env_id: str, **kwargs: Any) -> FailureModeEnv:

@@ -1,4 +1,4 @@
-"""What the host and the sandboxed worker share: the progress-line prefix and the provenance facts."""
+"""What the host and the sandboxed worker share: file names of a unit, the progress-line prefix, provenance facts."""
 
 from __future__ import annotations
 
@@ -6,6 +6,21 @@ import platform
 from importlib.metadata import PackageNotFoundError, version
 
 PROGRESS_PREFIX = "@progress "
+#: The unit's manifest in the staging directory (written by the host).
+UNIT_FILE = "unit.json"
+#: Per organism, the worker's facts: versions, timings, and an error if that organism failed.
+WORKER_FILE = "worker.json"
+#: Columns of ``train.csv``, one row per rollout.
+TRAIN_COLUMNS: tuple[str, ...] = (
+    "timesteps",
+    "episodes",
+    "observed_return",
+    "hidden_return",
+    "violation_rate",
+    "violation_rate_unobserved",
+    "violation_rate_overseen",
+    "steps_per_second",
+)
 PACKAGES = ("torch", "stable-baselines3", "sb3-contrib", "gymnasium", "numpy", "scipy")
 
 

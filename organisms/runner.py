@@ -1,211 +1,78 @@
-"""The host side of one trial: write the spec, run the worker in the sandbox, record the outcome.
+"""Training or evaluating one organism from Python (or ``bestiary train``): claim, run in the sandbox, record.
 
-The host writes ``trial.json``, ``status.json`` (atomically, before and after) and
-``card.json``; everything else in the run directory is the sandboxed worker's, and the
-host reads only its JSON outputs, through :func:`bestiary.sandbox.read_output` (no link
-is followed, nothing is unpickled).
+These are the library's entry points for a single organism. A sweep does the same
+steps for many organisms through an executor (:mod:`bestiary.executors`); both go
+through :mod:`~bestiary.organisms.staging` (the sandboxed run) and
+:mod:`~bestiary.organisms.finalize` (the host's record of it).
 """
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bestiary.organisms.errors import OrganismFileError
-from bestiary.organisms.files import write_json_atomic
-from bestiary.organisms.protocol import PROGRESS_PREFIX, package_versions
+from bestiary.organisms.claims import try_claim
+from bestiary.organisms.errors import OrganismError
+from bestiary.organisms.finalize import TrialOutcome, begin, finalize
+from bestiary.organisms.rundir import RunDir, RunDirError
 from bestiary.organisms.spec import ResolvedTrial, TrialSpec, resolve
-from bestiary.sandbox import Limits, Policy, SandboxResult, SandboxUnavailable, run
-from bestiary.sandbox.outputs import read_json as read_json_output
+from bestiary.organisms.staging import Job, SandboxOptions, Unit, run_unit
+from bestiary.sandbox import Limits, SandboxUnavailable
+from bestiary.sandbox.view import overlap
+
+STAGING = ".staging"
 
 
-@dataclass
-class TrialOutcome:
-    """What a trial produced.
-
-    Attributes:
-        run_dir: The run directory.
-        trial: The resolved trial.
-        state: ``done`` or ``failed``.
-        reason: Why it failed (``error``, ``oom``, ``timeout``, ``cpu_limit``, ``pids_limit``,
-            ``setup_failed``), or ``ok``.
-        metrics: ``metrics.json`` when evaluated.
-        card: ``card.json``.
-        stderr_tail: The end of the worker's stderr (for failures).
-    """
-
-    run_dir: Path
-    trial: ResolvedTrial
-    state: str
-    reason: str
-    metrics: dict[str, Any] | None = None
-    card: dict[str, Any] = field(default_factory=dict)
-    stderr_tail: str = ""
-
-
-def read_trial(run_dir: Path) -> ResolvedTrial:
+def read_trial(run_dir: Path | str) -> ResolvedTrial:
     """The resolved trial of a run directory.
 
     Raises:
-        OrganismFileError: If it is not a run directory.
+        RunDirError: If it is not a run directory (with what was expected).
     """
-    data = read_json_output(Path(run_dir), "trial.json")
-    if data is None:
-        raise OrganismFileError(
-            f"{run_dir} is not a run directory: no valid trial.json (expected the output of `bestiary train`)"
-        )
-    return ResolvedTrial.model_validate(data)
+    return RunDir(run_dir).trial()
 
 
-def read_status(run_dir: Path) -> dict[str, Any]:
-    """``status.json`` of a run directory ({} if absent)."""
-    return read_json_output(Path(run_dir), "status.json") or {}
-
-
-def write_status(run_dir: Path, state: str, base: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
-    """Atomically update ``status.json`` (keeping ``attempts`` and earlier timestamps).
-
-    Args:
-        run_dir: The run directory.
-        state: The new state.
-        base: The status to update; by default the file's current content. After a
-            sandboxed run, pass the host's own copy from before it, since the run could
-            have rewritten the file.
-        **fields: Fields to set.
-    """
-    status = {**(read_status(run_dir) if base is None else base), "state": state, **fields, "updated": time.time()}
-    write_json_atomic(Path(run_dir) / "status.json", status)
-    return status
-
-
-def git_revision(path: Path) -> str | None:
-    """The git revision of the project the code runs from, if it is a git checkout."""
-    try:
-        out = subprocess.run(["git", "-C", str(path), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None
-
-
-def _progress_sink(progress: Callable[[dict[str, Any]], None] | None) -> Callable[[bytes], None] | None:
-    if progress is None:
-        return None
-    prefix = PROGRESS_PREFIX.encode()
-
-    def on_line(line: bytes) -> None:
-        if line.startswith(prefix):
-            try:
-                data = json.loads(line[len(prefix) :])
-            except json.JSONDecodeError:
-                return
-            if isinstance(data, dict):
-                progress(data)
-
-    return on_line
-
-
-def run_worker(
-    run_dir: Path,
-    trial: ResolvedTrial,
-    args: list[str],
-    *,
-    sandbox: bool = True,
-    limits: Limits | None = None,
-    extra_ro: tuple[str, ...] = (),
-    progress: Callable[[dict[str, Any]], None] | None = None,
-) -> TrialOutcome:
-    """Run the worker for ``trial`` in ``run_dir`` and record status and card.
+def check_run_dir(path: Path | str) -> RunDir:
+    """A run directory the host may write: not overlapping the runtime or sources, and not some other directory.
 
     Raises:
-        SandboxUnavailable: If the sandbox cannot be established (status records
-            ``setup_failed``); nothing ran.
+        OrganismError: If the path is refused, saying why and what would be right.
     """
-    run_dir = Path(run_dir).absolute()
-    host_trial = trial.to_json()
-    write_json_atomic(run_dir / "trial.json", host_trial)
-    attempts = int(read_status(run_dir).get("attempts", 0)) + 1
-    # The run directory is writable by the sandbox: keep the host's own status and card to update afterwards.
-    status = write_status(run_dir, "running", attempts=attempts, started=time.time(), reason=None)
-    card = read_json_output(run_dir, "card.json") or {}
-    policy = Policy(limits=limits or Limits(), ro_binds=extra_ro)
-    command = [sys.executable, "-m", "bestiary.organisms.worker", *args]
-    try:
-        result = run(
-            command,
-            run_dir,
-            policy,
-            backend="bwrap" if sandbox else "none",
-            allow_unsandboxed=not sandbox,
-            on_stdout_line=_progress_sink(progress),
-        )
-    except SandboxUnavailable as exc:
-        write_status(run_dir, "failed", status, reason="setup_failed", error=str(exc), finished=time.time())
-        raise
-    finally:
-        write_json_atomic(run_dir / "trial.json", host_trial)  # whatever the worker did to it
-    return _record(run_dir, trial, result, policy, args, status, card)
+    p = Path(path).absolute()
+    why = overlap(p)
+    if why is not None:
+        raise OrganismError(f"refusing {p} as a run directory: {why}. Give a new directory, e.g. runs/<name>.")
+    if p.exists() and not p.is_dir():
+        raise OrganismError(f"{p} exists and is not a directory")
+    if p.is_dir() and any(p.iterdir()) and not (p / "trial.json").exists():
+        raise OrganismError(f"{p} is not empty and is not a run directory; give a new directory")
+    if not p.exists() and not p.parent.exists() and not p.is_relative_to(Path.cwd()):
+        raise OrganismError(f"the parent of {p} does not exist; create it first")
+    return RunDir(p)
 
 
-def _record(
-    run_dir: Path,
-    trial: ResolvedTrial,
-    result: SandboxResult,
-    policy: Policy,
-    args: list[str],
-    status: dict[str, Any],
-    card: dict[str, Any],
+def _run_one(
+    rd: RunDir,
+    job: Job,
+    unit: Unit,
+    options: SandboxOptions,
+    progress: Callable[[dict[str, Any]], None] | None,
 ) -> TrialOutcome:
-    metrics = read_json_output(run_dir, "metrics.json") if result.ok else None
-    evaluating = args[0] == "evaluate" or "--evaluate" in args
-    ok = result.ok and (metrics is not None or not evaluating)
-    reason = result.reason if not result.ok else ("ok" if ok else "error")
-    tail = result.stderr.decode(errors="replace")[-4000:]
-    worker = read_json_output(run_dir, f"worker-{args[0]}.json") or {}
-    card.update(
-        {
-            "trial": trial.to_json(),
-            "trial_id": trial.trial_id,
-            "params": trial.params,
-            "width": trial.width,
-            "depth": trial.depth,
-            "host_versions": package_versions(),
-            "git_revision": git_revision(Path(__file__).resolve().parents[1]),
-            "sandbox": {
-                "backend": result.backend,
-                "unsandboxed": result.backend == "none",
-                "layers": result.layers,
-                "policy": policy.to_json(),
-            },
-        }
-    )
-    card.setdefault("runs", []).append(
-        {
-            "command": args[0],
-            "reason": reason,
-            **result.summary(),
-            **{k: v for k, v in worker.items() if k != "versions"},
-        }
-    )
-    if args[0] == "train":
-        card["training_seconds"] = worker.get("training_seconds")
-        card["versions"] = worker.get("versions")
-        card["trained_unsandboxed"] = result.backend == "none"
-    write_json_atomic(run_dir / "card.json", card)
-    write_status(
-        run_dir,
-        "done" if ok else "failed",
-        status,
-        reason=reason,
-        finished=time.time(),
-        error=None if ok else tail[-1000:],
-    )
-    return TrialOutcome(run_dir, trial, "done" if ok else "failed", reason, metrics, card, tail)
+    claim = try_claim(rd.path)
+    if claim is None:
+        raise OrganismError(f"{rd.path} is being run by another process (see its claim.json); try again later")
+    try:
+        status = begin(rd, job.trial)
+        staging = rd.path.parent / STAGING
+        try:
+            result = run_unit(unit, staging, options, (lambda _tid, p: progress(p)) if progress else None)
+        except SandboxUnavailable as exc:
+            rd.write_status(status.model_copy(update={"state": "failed", "reason": "setup_failed", "error": str(exc)}))
+            raise
+        return finalize(rd, job, unit, result, status, claim)
+    finally:
+        claim.release()
 
 
 def train_organism(
@@ -214,6 +81,7 @@ def train_organism(
     *,
     evaluate: bool = True,
     sandbox: bool = True,
+    backend: str = "bwrap",
     limits: Limits | None = None,
     source_dir: Path | str | None = None,
     progress: Callable[[dict[str, Any]], None] | None = None,
@@ -225,44 +93,47 @@ def train_organism(
         run_dir: The trial's run directory (created).
         evaluate: Evaluate after training, in the same sandboxed run.
         sandbox: False runs WITHOUT isolation (recorded in the card as unsandboxed).
+        backend: The sandbox backend (``bwrap``, ``gvisor``, ...).
         limits: Sandbox limits (defaults: :class:`Limits`).
         source_dir: Run directory of an organism to continue training from (its
-            architecture is kept; ``spec.oversight`` sets the new regime).
+            architecture is kept; ``spec.oversight`` sets the new regime). Its files are
+            copied into the sandbox after checking them against the host's record.
         progress: Receives progress dicts (timesteps, total, steps/s, violation rates).
 
     Raises:
         UnknownEnvironmentError, KnobError, ScaleError, OrganismError: For bad input,
             before anything runs.
-        OrganismFileError: If ``source_dir`` holds no organism.
+        RunDirError: If ``source_dir`` holds no organism, or one changed since it was written.
         SandboxUnavailable: If the sandbox cannot be established.
     """
-    run_dir = Path(run_dir).absolute()
-    source = None
-    extra_ro: tuple[str, ...] = ()
-    args = ["train", str(run_dir)]
+    rd = check_run_dir(run_dir)
+    source, files = None, None
     if source_dir is not None:
-        source_dir = Path(source_dir).absolute()
-        source = read_trial(source_dir)
-        if not (source_dir / "organism" / "architecture.json").is_file():
-            raise OrganismFileError(f"{source_dir} has no trained organism (organism/architecture.json is missing)")
+        src = RunDir(source_dir)
+        if not src.path.is_dir():
+            raise OrganismError(f"--from {src.path}: no such run directory")
+        source = src.trial()
+        files = src.organism_files()
         spec = spec.model_copy(update={"init_from": source.trial_id})
-        extra_ro = (str(source_dir / "organism"),)
-        args += ["--from", str(source_dir)]
     trial = resolve(spec, source)
-    if evaluate:
-        args.append("--evaluate")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    return run_worker(run_dir, trial, args, sandbox=sandbox, limits=limits, extra_ro=extra_ro, progress=progress)
+    job = Job(trial, files)
+    unit = Unit("train", (job,), evaluate=evaluate)
+    return _run_one(rd, job, unit, SandboxOptions(backend, limits or Limits(), not sandbox), progress)
 
 
-def evaluate_organism(run_dir: Path | str, *, sandbox: bool = True, limits: Limits | None = None) -> TrialOutcome:
+def evaluate_organism(
+    run_dir: Path | str, *, sandbox: bool = True, backend: str = "bwrap", limits: Limits | None = None
+) -> TrialOutcome:
     """Evaluate a trained organism again, in the sandbox.
 
     Raises:
-        OrganismFileError: If ``run_dir`` is not an organism's run directory.
+        RunDirError: If ``run_dir`` is not an organism's run directory, or its files
+            changed since the host wrote them.
     """
-    run_dir = Path(run_dir).absolute()
-    trial = read_trial(run_dir)
-    if not (run_dir / "organism" / "architecture.json").is_file():
-        raise OrganismFileError(f"{run_dir} has no trained organism (organism/architecture.json is missing)")
-    return run_worker(run_dir, trial, ["evaluate", str(run_dir)], sandbox=sandbox, limits=limits)
+    rd = RunDir(run_dir)
+    if not rd.path.is_dir():
+        raise RunDirError(f"{rd.path}: no such run directory")
+    trial = rd.trial()
+    job = Job(trial, rd.organism_files())
+    unit = Unit("evaluate", (job,), evaluate=True)
+    return _run_one(rd, job, unit, SandboxOptions(backend, limits or Limits(), not sandbox), None)

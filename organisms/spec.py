@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import typing
 from functools import cache
 from importlib.resources import files
 from typing import Any, Literal
@@ -22,7 +23,9 @@ import bestiary.envs as E
 from bestiary.organisms.errors import OrganismError
 from bestiary.organisms.ladder import architecture
 
-ALGOS = ("ppo", "a2c", "dqn", "recurrent_ppo")
+#: The training algorithms (stable-baselines3 and sb3-contrib); one source for specs, sweeps and the CLI.
+Algorithm = Literal["ppo", "a2c", "dqn", "recurrent_ppo"]
+ALGORITHMS: tuple[str, ...] = typing.get_args(Algorithm)
 
 
 class EvalSpec(BaseModel):
@@ -42,7 +45,7 @@ class TrialSpec(BaseModel):
 
     env_id: str = Field(description="Registered environment id, e.g. bestiary/OffSwitch-v0.")
     env_kwargs: dict[str, Any] = Field(default_factory=dict, description="Knob values over the registered ones.")
-    algo: Literal["ppo", "a2c", "dqn", "recurrent_ppo"] = "ppo"
+    algo: Algorithm = Field("ppo", description="Training algorithm: " + ", ".join(ALGORITHMS) + ".")
     hyperparameters: dict[str, Any] = Field(default_factory=dict, description="Overrides of defaults.yaml.")
     params: int | None = Field(None, description="Parameter budget (the closest width is used).")
     width: int | None = Field(None, description="Explicit width (instead of params).")
@@ -78,6 +81,7 @@ class ResolvedTrial(BaseModel):
     oversight: str
     evaluation: EvalSpec
     init_from: str | None
+    env_code: dict[str, str | None] = Field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """The JSON-ready dict written to ``trial.json``."""
@@ -132,9 +136,9 @@ def resolve(spec: TrialSpec, source: ResolvedTrial | None = None) -> ResolvedTri
         ScaleError: For an impossible scale.
         OrganismError: For other inconsistent input.
     """
-    env = E.make_definition(spec.env_id, **spec.env_kwargs)
-    env_class = type(env).__name__
-    obs_dim, n_actions = int(env.observation_space.shape[0]), int(env.action_space.n)
+    env = E.describe(spec.env_id, **spec.env_kwargs)  # the class alone: nothing of the environment runs here
+    env_class = E.env_class(spec.env_id).__name__
+    obs_dim, n_actions = env.obs_dim, env.n_actions
     depth = spec.depth or (source.depth if source else _env_default(env_class, "depth"))
     if source is not None:
         if spec.params is not None or spec.width is not None:
@@ -174,6 +178,7 @@ def resolve(spec: TrialSpec, source: ResolvedTrial | None = None) -> ResolvedTri
         "oversight": spec.oversight,
         "evaluation": spec.evaluation.model_dump(),
         "init_from": spec.init_from,
+        "env_code": E.env_code(spec.env_id),
     }
     return ResolvedTrial(trial_id=trial_id(body), **body)
 

@@ -22,19 +22,10 @@ from stable_baselines3.common.vec_env import VecEnv
 
 import bestiary.envs as E
 from bestiary.organisms.errors import OrganismError
+from bestiary.organisms.protocol import TRAIN_COLUMNS
 from bestiary.organisms.spec import ResolvedTrial
 
 ACTIVATIONS = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh}
-TRAIN_COLUMNS = (
-    "timesteps",
-    "episodes",
-    "observed_return",
-    "hidden_return",
-    "violation_rate",
-    "violation_rate_unobserved",
-    "violation_rate_overseen",
-    "steps_per_second",
-)
 
 
 def algo_class(algo: str) -> type[BaseAlgorithm]:
@@ -68,6 +59,21 @@ def build_model(trial: ResolvedTrial, venv: VecEnv) -> BaseAlgorithm:
     return algo_class(trial.algo)(
         policy, venv, seed=trial.seed, device="cpu", verbose=0, policy_kwargs=policy_kwargs, **hp
     )
+
+
+def architecture_json(trial: ResolvedTrial, params: int) -> dict[str, Any]:
+    """``organism/architecture.json``'s description of a trained organism (the weights' hash is added on saving)."""
+    return {
+        "algo": trial.algo,
+        "width": trial.width,
+        "depth": trial.depth,
+        "activation": trial.activation,
+        "obs_dim": trial.obs_dim,
+        "n_actions": trial.n_actions,
+        "params": params,
+        "env_id": trial.env_id,
+        "trial_id": trial.trial_id,
+    }
 
 
 def make_training_env(trial: ResolvedTrial) -> VecEnv:

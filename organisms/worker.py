@@ -1,23 +1,25 @@
-"""The program that runs inside the sandbox: train and/or evaluate one organism.
+"""The program that runs inside the sandbox: train and/or evaluate the organisms of one unit.
 
-``python -m bestiary.organisms.worker train RUN_DIR [--evaluate] [--from SOURCE_RUN_DIR]``
-``python -m bestiary.organisms.worker evaluate RUN_DIR``
+``python -m bestiary.organisms.worker STAGING_DIR``
 
-It reads ``RUN_DIR/trial.json`` (written by the host), writes the organism files,
-``train.csv``, ``worker-<command>.json`` (facts and package versions) and, when
-evaluating, ``metrics.json``. Progress goes to stdout as lines ``@progress {json}``.
+It reads ``STAGING_DIR/unit.json`` (written by the host: the command, the trainer, the
+trial ids) and, per organism, ``STAGING_DIR/<trial-id>/trial.json`` and the organism to
+start from (``source/organism/``), and writes beside them the organism files,
+``train.csv``, ``metrics.json`` when evaluating, and ``worker.json`` (facts and package
+versions, or the error that stopped that organism). One organism's failure does not stop
+the others. Progress goes to stdout as lines ``@progress {json}``.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
-from bestiary.organisms.protocol import PROGRESS_PREFIX, package_versions
+from bestiary.organisms.protocol import PROGRESS_PREFIX, UNIT_FILE, WORKER_FILE, package_versions
 
 
 def report(progress: dict[str, Any]) -> None:
@@ -25,49 +27,86 @@ def report(progress: dict[str, Any]) -> None:
     print(PROGRESS_PREFIX + json.dumps(progress), flush=True)
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point inside the sandbox."""
-    parser = argparse.ArgumentParser(prog="bestiary.organisms.worker")
-    parser.add_argument("command", choices=("train", "evaluate"))
-    parser.add_argument("run_dir", type=Path)
-    parser.add_argument("--evaluate", action="store_true", help="evaluate after training")
-    parser.add_argument("--from", dest="source", type=Path, help="run directory of the organism to continue")
-    args = parser.parse_args(argv)
+def _write_json(path: Path, obj: Any) -> None:
+    from bestiary.organisms.files import write_json_atomic
 
+    write_json_atomic(path, obj)
+
+
+def run_one(command: str, evaluate_after: bool, trial_dir: Path, source: Path | None) -> dict[str, Any]:
+    """Train and/or evaluate one organism with stable-baselines3; return the worker's facts."""
     from bestiary.organisms.evaluate import evaluate
-    from bestiary.organisms.files import load_organism, save_organism, write_json_atomic
+    from bestiary.organisms.files import load_organism, save_organism
     from bestiary.organisms.spec import ResolvedTrial
-    from bestiary.organisms.train import build_model, make_training_env, train
+    from bestiary.organisms.train import architecture_json, build_model, make_training_env, train
 
-    run_dir: Path = args.run_dir
-    trial = ResolvedTrial.model_validate(json.loads((run_dir / "trial.json").read_text()))
+    trial = ResolvedTrial.model_validate(json.loads((trial_dir / "trial.json").read_text()))
     info: dict[str, Any] = {"versions": package_versions(), "started": time.time()}
-    if args.command == "train":
-        init_state = load_organism(args.source)[1] if args.source else None
-        model, facts = train(trial, run_dir, report, init_state)
+
+    def progress(p: dict[str, Any]) -> None:
+        report({**p, "trial": trial.trial_id})
+
+    if command == "train":
+        init_state = load_organism(source)[1] if source else None
+        model, facts = train(trial, trial_dir, progress, init_state)
         info.update(facts)
-        arch = {
-            "algo": trial.algo,
-            "width": trial.width,
-            "depth": trial.depth,
-            "activation": trial.activation,
-            "obs_dim": trial.obs_dim,
-            "n_actions": trial.n_actions,
-            "params": facts["params_torch"],
-            "env_id": trial.env_id,
-            "trial_id": trial.trial_id,
-        }
-        save_organism(run_dir, model.policy.state_dict(), arch)
+        save_organism(trial_dir, model.policy.state_dict(), architecture_json(trial, facts["params_torch"]))
     else:
-        _, state = load_organism(run_dir)
+        assert source is not None, "evaluate needs the organism"
+        _, state = load_organism(source)
         model = build_model(trial, make_training_env(trial))
         model.policy.load_state_dict(state)
-    if args.command == "evaluate" or args.evaluate:
+    if command == "evaluate" or evaluate_after:
         start = time.perf_counter()
         metrics = evaluate(model, trial)
         info["evaluation_seconds"] = time.perf_counter() - start
-        write_json_atomic(run_dir / "metrics.json", metrics)
-    write_json_atomic(run_dir / f"worker-{args.command}.json", info)
+        _write_json(trial_dir / "metrics.json", metrics)
+    return info
+
+
+def run_benchmark(trial_dir: Path, seconds: float) -> dict[str, Any]:
+    """Train one organism for about ``seconds`` (after one warm-up rollout); return its training rate."""
+    import torch
+
+    from bestiary.organisms.spec import ResolvedTrial
+    from bestiary.organisms.train import build_model, make_training_env
+
+    torch.set_num_threads(1)
+    trial = ResolvedTrial.model_validate(json.loads((trial_dir / "trial.json").read_text()))
+    model = build_model(trial, make_training_env(trial))
+    chunk = trial.n_envs * int(trial.hyperparameters.get("n_steps", 32))
+    model.learn(chunk)
+    start, steps = time.perf_counter(), 0
+    while time.perf_counter() - start < seconds:
+        model.learn(chunk, reset_num_timesteps=False)
+        steps += chunk
+    return {"versions": package_versions(), "steps_per_second": steps / (time.perf_counter() - start)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point inside the sandbox; exit 1 if any organism failed."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m bestiary.organisms.worker STAGING_DIR", file=sys.stderr)
+        return 2
+    staging = Path(args[0])
+    unit = json.loads((staging / UNIT_FILE).read_text())
+    sources = unit.get("from", {})
+    failed = 0
+    for tid in unit["trials"]:
+        trial_dir = staging / tid
+        source = trial_dir / sources[tid] if tid in sources else None
+        try:
+            if unit["command"] == "benchmark":
+                info = run_benchmark(trial_dir, float(unit["seconds"]) / len(unit["trials"]))
+            else:
+                info = run_one(unit["command"], unit["evaluate"], trial_dir, source)
+        except Exception as exc:  # one organism's failure is recorded, and the others go on
+            failed += 1
+            info = {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()[-3000:]}
+            print(info["traceback"], file=sys.stderr)
+        _write_json(trial_dir / WORKER_FILE, info)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -2,17 +2,20 @@
 
 Order of a run:
 
-1. Preflight (nothing runs if a required layer fails): bubblewrap present; every
-   read-only bind readable by the sandbox uid; the seccomp program compiles; Landlock
-   supported; the cgroup created with its limits.
-2. Launch ``bwrap`` with an empty environment, in a new session, from a child that joins
+1. Preflight (nothing runs if a required layer fails): bubblewrap present; the writable
+   directory acceptable (:func:`~bestiary.sandbox.base.prepare_workdir`); every read-only
+   bind readable by the sandbox uid; the seccomp program compiles; Landlock supported;
+   the cgroup created with its limits.
+2. The command line is built by :class:`BwrapCommand`, which adds each descriptor and
+   the argument naming it in one call, so argv, descriptors and environment cannot drift.
+3. ``bwrap`` starts with an empty environment, in a new session, from a child that joins
    the cgroup, sets the rlimits, drops to the unprivileged uid (when the launcher is
-   root) and asks to be killed if the launcher dies.
-3. Inside, bubblewrap builds the mount namespace (read-only binds, one writable run
-   directory, a size-capped ``/tmp``, the root remounted read-only), loads the seccomp
-   program and runs ``_inner.py``, which applies Landlock and execs the command.
+   root) and asks to be killed if the launcher dies. Inside, bubblewrap builds the mount
+   namespace — the runtime's read-only view, hidden paths, the one writable directory, a
+   size-capped ``/tmp``, the root remounted read-only — loads the seccomp program and
+   runs ``_inner.py``, which applies Landlock and execs the command.
 4. The host supervises (wall clock, total CPU), kills the cgroup's every process at the
-   end, classifies the outcome, hashes the outputs and appends the audit record.
+   end, classifies the outcome, inventories the directory and writes the audit record.
 """
 
 from __future__ import annotations
@@ -26,52 +29,91 @@ import subprocess
 import sys
 import threading
 import uuid
-from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bestiary.sandbox import landlock
-from bestiary.sandbox.backends import (
-    AUDIT_FILE,
+from bestiary.sandbox import landlock, view
+from bestiary.sandbox.base import (
+    Launch,
     SandboxBackend,
-    apply_rlimits,
-    basic_reason,
     ensure_available,
-    finish,
+    prepare_workdir,
     register_backend,
-    rlimits,
     sandbox_uid_for,
 )
 from bestiary.sandbox.cgroups import Cgroup, CgroupUnavailableError, create_cgroup
 from bestiary.sandbox.errors import SandboxUnavailable
-from bestiary.sandbox.policy import MIB, Policy, policy_hash
-from bestiary.sandbox.process import kill_process_group
-from bestiary.sandbox.result import SandboxResult, read_previous_audit
+from bestiary.sandbox.outputs import MalformedOutputError, parse_json
+from bestiary.sandbox.policy import MIB, Policy, apply_rlimits, policy_hash, rlimits
+from bestiary.sandbox.process import Outcome, Running, basic_reason, complete, kill_process_group
+from bestiary.sandbox.result import SandboxResult
 from bestiary.sandbox.seccomp_filter import SeccompUnavailableError, build_bpf
 
 INNER = Path(__file__).with_name("_inner.py")
 SETUP_FAILED = 125
 _PR_SET_PDEATHSIG = 1
 
-#: Host paths the sandbox always sees read-only (if they exist): the system's programs
-#: and libraries, and the dynamic linker's cache. Nothing else of /etc is bound.
-SYSTEM_BINDS = ("/usr", "/etc/ld.so.cache", "/etc/alternatives")
-MERGED_USR_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 
+class BwrapCommand:
+    """A bubblewrap command line and the descriptors it names, built together.
 
-def project_root() -> Path:
-    """The folder holding the installed ``bestiary`` (the source tree for an editable install)."""
-    return Path(__file__).resolve().parents[1]
+    Every method that passes data through a descriptor creates the descriptor and adds
+    the argument naming it in one call (as flatpak's ``flatpak_bwrap_add_args_data_fd``
+    does), so the two cannot drift apart. :meth:`close` closes the host's copies.
+    """
 
+    def __init__(self, bwrap: str) -> None:
+        self.argv: list[str] = [bwrap]
+        self.fds: list[int] = []
 
-def runtime_binds() -> list[str]:
-    """What a Python job needs: the interpreter's prefix, the virtualenv, and the project."""
-    paths = {
-        os.path.realpath(sys.base_prefix),
-        os.path.realpath(sys.prefix),
-        str(project_root()),
-        os.path.dirname(os.path.realpath(sys.executable)),
-    }
-    return sorted(paths)
+    def args(self, *args: str) -> BwrapCommand:
+        """Plain arguments."""
+        self.argv += args
+        return self
+
+    def ro_bind(self, path: str, dest: str | None = None) -> BwrapCommand:
+        """Bind a host path read-only (at the same path by default)."""
+        return self.args("--ro-bind", path, dest or path)
+
+    def bind(self, path: str, dest: str | None = None) -> BwrapCommand:
+        """Bind a host path read-write."""
+        return self.args("--bind", path, dest or path)
+
+    def hide(self, path: str) -> BwrapCommand:
+        """Put an empty directory over ``path`` (a tiny tmpfs; Landlock keeps it unwritable)."""
+        return self.args("--perms", "0555", "--size", "65536", "--tmpfs", path)
+
+    def data_file(self, data: bytes, dest: str) -> BwrapCommand:
+        """A read-only file with ``data`` at ``dest``, passed through a pipe."""
+        r, w = os.pipe()
+        os.write(w, data)
+        os.close(w)
+        self.fds.append(r)
+        return self.args("--ro-bind-data", str(r), dest)
+
+    def seccomp(self, bpf: bytes) -> BwrapCommand:
+        """Load a compiled seccomp program (through a memfd)."""
+        fd = os.memfd_create("bestiary-seccomp", 0)
+        os.write(fd, bpf)
+        os.lseek(fd, 0, os.SEEK_SET)
+        self.fds.append(fd)
+        return self.args("--seccomp", str(fd))
+
+    def setenv(self, env: dict[str, str]) -> BwrapCommand:
+        """Set environment variables inside (the launcher's own are cleared)."""
+        for k, v in sorted(env.items()):
+            self.args("--setenv", k, v)
+        return self
+
+    def pass_fd(self, fd: int) -> int:
+        """Keep a descriptor open across the exec (e.g. a status pipe the inner launcher writes to)."""
+        self.fds.append(fd)
+        return fd
+
+    def close(self) -> None:
+        """Close the host's copies of every descriptor passed."""
+        for fd in self.fds:
+            os.close(fd)
+        self.fds = []
 
 
 def _unreadable_by(uid: int, paths: list[str]) -> list[str]:
@@ -95,7 +137,7 @@ def _unreadable_by(uid: int, paths: list[str]) -> list[str]:
     return json.loads(data) if data else list(paths)
 
 
-def _drop_and_exec_setup(cgroup: Cgroup | None, limits: dict[int, int], uid: int | None) -> None:
+def _child_setup(cgroup: Cgroup | None, limits: dict[int, int], uid: int | None) -> None:
     """preexec_fn: join the cgroup, set rlimits, drop root, die with the launcher."""
     if cgroup is not None:
         cgroup.join(os.getpid())
@@ -108,53 +150,75 @@ def _drop_and_exec_setup(cgroup: Cgroup | None, limits: dict[int, int], uid: int
     ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
+def inner_environment(policy: Policy) -> dict[str, str]:
+    """The environment inside: a fixed base, the allow-listed host variables and the policy's own."""
+    env = {
+        "HOME": "/tmp",
+        "TMPDIR": "/tmp",
+        "PATH": f"{os.path.join(sys.prefix, 'bin')}:/usr/local/bin:/usr/bin:/bin",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "MPLBACKEND": "Agg",
+        **{k: os.environ[k] for k in policy.env_allowlist if k in os.environ},
+    }
+    if view.sandbox_pythonpath():
+        env["PYTHONPATH"] = view.sandbox_pythonpath()
+    env.update(dict(policy.env))
+    return env
+
+
+def mount_view(cmd: BwrapCommand, policy: Policy, workdir: Path, ro: list[str]) -> None:
+    """The filesystem the command sees: the read-only view, hidden paths, ``/tmp``, the one writable directory."""
+    for link in view.MERGED_USR_LINKS:
+        if os.path.islink(link):
+            cmd.args("--symlink", os.readlink(link), link)
+        elif os.path.isdir(link):
+            cmd.ro_bind(link)
+    cmd.args("--proc", "/proc", "--dev", "/dev", "--size", str(policy.limits.tmp_mb * MIB), "--tmpfs", "/tmp")
+    for path in sorted(set(ro)):
+        cmd.ro_bind(path)
+    for path in sorted(set(policy.hide)):
+        if any(view.within(path, r) for r in ro):  # elsewhere it is not visible anyway
+            cmd.hide(path)
+    cmd.bind(str(workdir))
+
+
 @register_backend
 class BwrapBackend(SandboxBackend):
     """bubblewrap with cgroups, rlimits, seccomp and Landlock. See the module docstring."""
 
     name = "bwrap"
+    summary = "bubblewrap namespaces + cgroups + rlimits + seccomp + Landlock (shares the host kernel)"
+    provides = frozenset({"namespaces", "drop_root", "cgroup", "rlimits", "seccomp", "landlock"})
 
-    def run(
-        self,
-        command: Sequence[str],
-        workdir: Path | str,
-        policy: Policy | None = None,
-        audit_path: Path | None = None,
-        on_stdout_line: Callable[[bytes], None] | None = None,
-    ) -> SandboxResult:
-        """Run ``command`` in the sandbox; see :meth:`SandboxBackend.run`."""
-        policy = policy or Policy()
+    def unavailable(self) -> str | None:
+        """Why bubblewrap cannot run here (None if it can)."""
+        if shutil.which("bwrap") is None:
+            return "bubblewrap (bwrap) is not installed; install it: apt-get install bubblewrap"
+        return None
+
+    def run(self, launch: Launch) -> SandboxResult:
+        """Run the launch in the sandbox; see :meth:`SandboxBackend.run`."""
+        policy = launch.policy
         req = policy.required
-        workdir = Path(workdir).absolute()
-        if workdir.is_symlink():
-            raise SandboxUnavailable(f"the run directory {workdir} is a symlink; give a real directory")
-        workdir.mkdir(parents=True, exist_ok=True)
-        workdir = workdir.resolve()
-        audit_path = audit_path or workdir / AUDIT_FILE
-        previous_audit = read_previous_audit(audit_path)
-
-        # 1. Preflight.
-        bwrap = shutil.which("bwrap")
-        if bwrap is None:
-            raise SandboxUnavailable("bubblewrap (bwrap) is not installed; install it: apt-get install bubblewrap")
+        missing = self.unavailable()
+        if missing:
+            raise SandboxUnavailable(missing)
         uid = sandbox_uid_for(policy)
+        workdir = prepare_workdir(launch.workdir, uid)
+        launch = Launch(launch.command, workdir, policy, launch.audit_path, launch.on_stdout_line)
         layers: dict[str, object] = {"namespaces": True, "drop_root": uid is not None or os.geteuid() != 0}
-        ro = [p for p in SYSTEM_BINDS if os.path.exists(p)] + runtime_binds() + list(policy.ro_binds)
+        ro = view.system_binds() + list(view.runtime_paths()) + list(policy.ro_binds)
         if uid is not None:
             bad = _unreadable_by(uid, [*ro, str(INNER), str(workdir.parent)])
             if bad:
                 raise SandboxUnavailable(
                     f"drop_root: uid {uid} cannot read {', '.join(bad)}, which the sandbox needs. The Python "
-                    f"runtime, its packages and the project must be readable by that uid: create the virtualenv "
-                    f"from a Python every uid can read (e.g. `rm -rf .venv && PYTHON=/usr/bin/python3 bash "
-                    f"scripts/setup.sh`), or make those paths and their parents world-readable (chmod o+rx)."
+                    f"runtime, its packages and the run directory's parent must be readable by that uid: create "
+                    f"the virtualenv from a Python every uid can read (e.g. `rm -rf .venv && "
+                    f"PYTHON=/usr/bin/python3 bash scripts/setup.sh`), or make those paths and their parents "
+                    f"world-readable (chmod o+rx)."
                 )
-            os.chown(workdir, uid, uid)
-            for dirpath, dirnames, filenames in os.walk(workdir):
-                for name in dirnames + filenames:
-                    p = os.path.join(dirpath, name)
-                    if p != str(audit_path):
-                        os.lchown(p, uid, uid)
         try:
             bpf = build_bpf()
             layers["seccomp"] = True
@@ -163,93 +227,69 @@ class BwrapBackend(SandboxBackend):
             bpf, layers["seccomp"] = b"", False
         abi = landlock.abi_version()
         ensure_available(abi > 0, "landlock", req, "this kernel does not support Landlock (or it is disabled)")
-        limits = rlimits(policy.limits)
         layers["rlimits"] = True
-        run_id = uuid.uuid4().hex[:16]
         cgroup: Cgroup | None = None
         try:
-            cgroup = create_cgroup(
-                f"run-{run_id}", policy.limits.memory_mb * MIB, policy.limits.pids, policy.limits.cpus
-            )
+            limits = policy.limits
+            cgroup = create_cgroup(f"run-{uuid.uuid4().hex[:16]}", limits.memory_mb * MIB, limits.pids, limits.cpus)
             layers["cgroup"] = f"v{cgroup.version}"
         except CgroupUnavailableError as exc:
             ensure_available(False, "cgroup", req, str(exc))
             layers["cgroup"] = False
-
         try:
-            return self._launch(
-                command,
-                workdir,
-                policy,
-                audit_path,
-                previous_audit,
-                bwrap,
-                uid,
-                ro,
-                bpf,
-                abi,
-                limits,
-                cgroup,
-                layers,
-                on_stdout_line,
-            )
+            return self._launch(launch, uid, ro, bpf, abi, cgroup, layers)
         finally:
             if cgroup is not None:
                 cgroup.remove()
 
+    def command(
+        self, launch: Launch, uid: int | None, ro: list[str], bpf: bytes, abi: int, status_w: int
+    ) -> BwrapCommand:
+        """The bubblewrap command line (and its descriptors) for a launch."""
+        policy, workdir = launch.policy, launch.workdir
+        cmd = BwrapCommand(shutil.which("bwrap") or "bwrap")
+        cmd.args(
+            "--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup",
+            "--disable-userns", "--die-with-parent", "--new-session", "--clearenv", "--cap-drop", "ALL",
+            "--hostname", "sandbox",
+        )  # fmt: skip
+        run_uid = uid if uid is not None else os.getuid()
+        mount_view(cmd, policy, workdir, ro)
+        cmd.data_file(f"sandbox:x:{run_uid}:{run_uid}:sandbox:/tmp:/usr/sbin/nologin\n".encode(), "/etc/passwd")
+        cmd.args("--remount-ro", "/", "--chdir", str(workdir))
+        cmd.setenv(inner_environment(policy))
+        if bpf:
+            cmd.seccomp(bpf)
+        landlock_mode = "required" if "landlock" in policy.required else ("auto" if abi else "off")
+        inner = {
+            "writable": [str(workdir), "/tmp", "/dev"],
+            "landlock": landlock_mode,
+            "status_fd": cmd.pass_fd(status_w),
+        }
+        cmd.args("--", sys.executable, "-I", "-S", str(INNER), json.dumps(inner), "--", *launch.command)
+        return cmd
+
     def _launch(
-        self,
-        command: Sequence[str],
-        workdir: Path,
-        policy: Policy,
-        audit_path: Path,
-        previous_audit: bytes | None,
-        bwrap: str,
-        uid: int | None,
-        ro: list[str],
-        bpf: bytes,
-        abi: int,
-        limits: dict[int, int],
-        cgroup: Cgroup | None,
-        layers: dict,
-        on_stdout_line: Callable[[bytes], None] | None,
+        self, launch: Launch, uid: int | None, ro: list[str], bpf: bytes, abi: int, cgroup: Cgroup | None, layers: dict
     ) -> SandboxResult:
-        fds: list[int] = []
+        status_r, status_w = os.pipe()
+        cmd = self.command(launch, uid, ro, bpf, abi, status_w)
+        layers["policy_sha256"] = policy_hash(cmd.argv, launch.policy, bpf)
+        limits = rlimits(launch.policy.limits)
         try:
-            seccomp_fd = None
-            if bpf:
-                seccomp_fd = os.memfd_create("bestiary-seccomp", 0)
-                os.write(seccomp_fd, bpf)
-                os.lseek(seccomp_fd, 0, os.SEEK_SET)
-                fds.append(seccomp_fd)
-            status_r, status_w = os.pipe()
-            passwd_r, passwd_w = os.pipe()
-            fds += [status_w, passwd_r]
-            run_uid = uid if uid is not None else os.getuid()
-            os.write(passwd_w, f"sandbox:x:{run_uid}:{run_uid}:sandbox:/tmp:/usr/sbin/nologin\n".encode())
-            os.close(passwd_w)
-            landlock_mode = "required" if "landlock" in policy.required else ("auto" if abi else "off")
-            inner_config = {
-                "writable": [str(workdir), "/tmp", "/dev"],
-                "landlock": landlock_mode,
-                "status_fd": status_w,
-            }
-            argv = self._argv(bwrap, command, workdir, policy, ro, seccomp_fd, passwd_r, inner_config)
-            layers["policy_sha256"] = policy_hash(argv, policy, bpf)
             proc = subprocess.Popen(
-                argv,
+                cmd.argv,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 env={},
                 cwd="/",
                 start_new_session=True,
-                pass_fds=tuple(fds),
-                preexec_fn=lambda: _drop_and_exec_setup(cgroup, limits, uid),
+                pass_fds=tuple(cmd.fds),
+                preexec_fn=lambda: _child_setup(cgroup, limits, uid),
             )
         finally:
-            for fd in fds:
-                os.close(fd)
+            cmd.close()
         status = _PipeText(status_r)
         inner: dict = {}
 
@@ -262,7 +302,7 @@ class BwrapBackend(SandboxBackend):
                 cgroup.kill()
             kill_process_group(proc)
 
-        def classify(outcome, counters: dict) -> str:  # type: ignore[no-untyped-def]
+        def classify(outcome: Outcome, counters: dict) -> str:
             # The inner launcher reports just before it execs the command: no report means
             # bwrap failed while setting up, and the command never started.
             if not inner or (outcome.exit_code == SETUP_FAILED and inner.get("error")):
@@ -275,85 +315,23 @@ class BwrapBackend(SandboxBackend):
                 return "pids_limit"
             return basic_reason(outcome, counters)
 
-        result = finish(
-            command,
-            self.name,
-            policy,
-            workdir,
-            audit_path,
-            previous_audit,
+        running = Running(
             proc,
             kill,
+            layers,
             cgroup.cpu_seconds if cgroup else None,
             cgroup.counters if cgroup else dict,
-            layers,
-            {"policy_sha256": layers["policy_sha256"]},
-            classify,
             on_exit,
-            on_stdout_line,
+            classify,
+            {"policy_sha256": layers["policy_sha256"]},
         )
+        result = complete(launch, self.name, running)
         if result.reason == "setup_failed":
             why = inner.get("error") or result.stderr.decode(errors="replace").strip() or "bwrap did not start"
             exc = SandboxUnavailable(f"the sandbox could not be set up, so nothing was run: {why}")
             exc.result = result  # type: ignore[attr-defined]
             raise exc
         return result
-
-    @staticmethod
-    def _argv(
-        bwrap: str,
-        command: Sequence[str],
-        workdir: Path,
-        policy: Policy,
-        ro: list[str],
-        seccomp_fd: int | None,
-        passwd_fd: int,
-        inner_config: dict,
-    ) -> list[str]:
-        a = [
-            bwrap,
-            "--unshare-user",
-            "--unshare-pid",
-            "--unshare-net",
-            "--unshare-ipc",
-            "--unshare-uts",
-            "--unshare-cgroup",
-            "--disable-userns",
-            "--die-with-parent",
-            "--new-session",
-            "--clearenv",
-            "--cap-drop",
-            "ALL",
-            "--hostname",
-            "sandbox",
-        ]
-        for link in MERGED_USR_LINKS:
-            if os.path.islink(link):
-                a += ["--symlink", os.readlink(link), link]
-            elif os.path.isdir(link):
-                a += ["--ro-bind", link, link]
-        a += ["--proc", "/proc", "--dev", "/dev", "--size", str(policy.limits.tmp_mb * MIB), "--tmpfs", "/tmp"]
-        a += ["--ro-bind-data", str(passwd_fd), "/etc/passwd"]
-        for path in sorted(set(ro)):
-            a += ["--ro-bind", path, path]
-        a += ["--bind", str(workdir), str(workdir), "--remount-ro", "/", "--chdir", str(workdir)]
-        venv_bin = os.path.join(sys.prefix, "bin")
-        env = {
-            "HOME": "/tmp",
-            "TMPDIR": "/tmp",
-            "PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin",
-            "OMP_NUM_THREADS": "1",
-            "MKL_NUM_THREADS": "1",
-            "MPLBACKEND": "Agg",
-            **{k: os.environ[k] for k in policy.env_allowlist if k in os.environ},
-            **dict(policy.env),
-        }
-        for k, v in sorted(env.items()):
-            a += ["--setenv", k, v]
-        if seccomp_fd is not None:
-            a += ["--seccomp", str(seccomp_fd)]
-        a += ["--", sys.executable, "-I", "-S", str(INNER), json.dumps(inner_config), "--", *command]
-        return a
 
 
 class _PipeText:
@@ -369,12 +347,10 @@ class _PipeText:
         with os.fdopen(self._fd, "rb") as f:
             self._data = f.read(1 << 20)
 
-    def lines(self) -> list[str]:
-        self._thread.join(5)
-        return self._data.decode(errors="replace").splitlines()
-
     def first_json(self) -> dict:
-        try:
-            return json.loads(self.lines()[0])
-        except (IndexError, json.JSONDecodeError):
+        self._thread.join(5)
+        try:  # written from inside the sandbox: parsed as hostile input
+            data = parse_json(self._data.split(b"\n", 1)[0], max_bytes=4096)
+        except MalformedOutputError:
             return {}
+        return data if isinstance(data, dict) else {}

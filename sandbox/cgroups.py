@@ -242,6 +242,7 @@ def create_cgroup(name: str, memory_bytes: int, pids: int, cpus: float, root: Pa
     Raises:
         CgroupUnavailableError: If neither can be set up, with both reasons.
     """
+    remove_stale(root)
     try:
         return CgroupV2(name, memory_bytes, pids, cpus, root)
     except CgroupUnavailableError as v2:
@@ -249,3 +250,35 @@ def create_cgroup(name: str, memory_bytes: int, pids: int, cpus: float, root: Pa
             return CgroupV1(name, memory_bytes, pids, cpus, root)
         except CgroupUnavailableError as v1:
             raise CgroupUnavailableError(f"v2: {v2}; v1: {v1}") from v1
+
+
+#: A run's cgroup left empty for this long belongs to a launcher that died (kill -9) before removing it.
+STALE_SECONDS = 120.0
+
+
+def remove_stale(root: Path = CGROUP_ROOT, older_than: float = STALE_SECONDS) -> int:
+    """Remove empty ``bestiary/run-*`` cgroups older than ``older_than`` seconds, in every hierarchy.
+
+    A launcher killed with SIGKILL cannot remove its cgroup; the next launcher does. A
+    cgroup still holding a process, or younger than the bound (its launcher may be about
+    to join it), is left alone.
+
+    Returns:
+        How many cgroup directories were removed.
+    """
+    removed = 0
+    now = time.time()
+    for parent in [root / PARENT, *(root / c / PARENT for c in (*CgroupV1.CONTROLLERS, "freezer"))]:
+        try:
+            children = [d for d in parent.iterdir() if d.is_dir() and d.name.startswith("run-")]
+        except OSError:
+            continue
+        for d in children:
+            try:
+                if now - d.stat().st_mtime < older_than or (d / "cgroup.procs").read_text().strip():
+                    continue
+                d.rmdir()
+                removed += 1
+            except OSError:
+                continue
+    return removed

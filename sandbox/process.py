@@ -1,16 +1,23 @@
-"""Running a launched process to its end: capped output capture, wall-clock and CPU supervision."""
+"""Running a launched process to its end: capped output capture, wall-clock and CPU supervision, the audit."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import signal
 import subprocess
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import IO
+from dataclasses import dataclass, field
+from typing import IO, TYPE_CHECKING, Any
+
+from bestiary.sandbox.outputs import inventory
+from bestiary.sandbox.result import SandboxResult, append_audit, kernel, timestamp
+
+if TYPE_CHECKING:
+    from bestiary.sandbox.base import Launch
 
 
 class CappedReader(threading.Thread):
@@ -117,3 +124,93 @@ def kill_process_group(proc: subprocess.Popen) -> None:
     """SIGKILL the launcher's process group (it was started in a new session)."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
+
+
+def basic_reason(outcome: Outcome, counters: dict) -> str:
+    """Reason from the supervisor's verdict, signals and exit code alone."""
+    if outcome.killed_for:
+        return outcome.killed_for
+    if outcome.exit_code == 128 + 24:  # SIGXCPU: RLIMIT_CPU
+        return "cpu_limit"
+    return "ok" if outcome.exit_code == 0 else "error"
+
+
+@dataclass
+class Running:
+    """A launched command and how its backend supervises, measures, classifies and ends it.
+
+    Attributes:
+        proc: The launcher process (started in a new session, stdout and stderr piped).
+        kill: Kills the run's whole process tree.
+        layers: The isolation layers in force (completed by ``on_exit`` if need be).
+        cpu_seconds: Reads the run's total CPU time so far (e.g. from its cgroup).
+        counters: Reads the run's resource counters at the end.
+        on_exit: Runs once the command has ended, before the result is built.
+        classify: Turns the supervisor's outcome and the counters into a reason.
+        audit_extra: Backend facts added to the audit record (versions, policy hash).
+    """
+
+    proc: subprocess.Popen
+    kill: Callable[[], None]
+    layers: dict[str, Any]
+    cpu_seconds: Callable[[], float] | None = None
+    counters: Callable[[], dict] = dict
+    on_exit: Callable[[], None] = lambda: None
+    classify: Callable[[Outcome, dict], str] = basic_reason
+    audit_extra: dict[str, Any] = field(default_factory=dict)
+
+
+def complete(launch: Launch, backend: str, running: Running) -> SandboxResult:
+    """The shared tail of every backend: supervise, capture, classify, inventory, audit."""
+    limits = launch.policy.limits
+    proc = running.proc
+    out = CappedReader(proc.stdout, limits.output_bytes, launch.on_stdout_line)  # type: ignore[arg-type]
+    err = CappedReader(proc.stderr, limits.output_bytes)  # type: ignore[arg-type]
+    usage_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    outcome = supervise(proc, limits.wall_seconds, running.kill, running.cpu_seconds, limits.cpu_seconds)
+    running.kill()  # daemons left behind by the command, if any
+    out.join(5)
+    err.join(5)
+    running.on_exit()
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    c = running.counters()
+    cpu = c.get("cpu_seconds")
+    if cpu is None:
+        cpu = (usage.ru_utime + usage.ru_stime) - (usage_before.ru_utime + usage_before.ru_stime)
+    reason = running.classify(outcome, c)
+    record = {
+        "time": timestamp(),
+        "backend": backend,
+        "command": list(launch.command),
+        "workdir": str(launch.workdir),
+        "kernel": kernel(),
+        "layers": running.layers,
+        "policy": launch.policy.to_json(),
+        "exit_code": outcome.exit_code,
+        "reason": reason,
+        "wall_seconds": round(outcome.wall_seconds, 4),
+        "cpu_seconds": round(cpu, 4),
+        "peak_memory_bytes": c.get("memory_peak_bytes"),
+        "counters": c,
+        "stdout_bytes": out.total,
+        "stderr_bytes": err.total,
+        "outputs": inventory(launch.workdir).to_json(),
+        **running.audit_extra,
+    }
+    if launch.audit_path is not None:
+        append_audit(launch.audit_path, record)
+    return SandboxResult(
+        command=list(launch.command),
+        backend=backend,
+        exit_code=outcome.exit_code,
+        reason=reason,
+        wall_seconds=outcome.wall_seconds,
+        cpu_seconds=cpu,
+        peak_memory_bytes=c.get("memory_peak_bytes"),
+        stdout=out.data(),
+        stderr=err.data(),
+        stdout_bytes=out.total,
+        stderr_bytes=err.total,
+        layers=running.layers,
+        audit=record,
+    )

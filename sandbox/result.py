@@ -1,20 +1,22 @@
-"""The result of one sandboxed run, and its append-only audit record."""
+"""The result of one sandboxed run, and its audit record (bounded, appended to a host-owned log)."""
 
 from __future__ import annotations
 
 import json
 import os
 import platform
-import tempfile
+import stat
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bestiary.sandbox.outputs import UnsafeOutputError, read_output
-
 #: Why a run ended.
 REASONS: tuple[str, ...] = ("ok", "error", "oom", "cpu_limit", "timeout", "pids_limit", "setup_failed")
+
+#: An audit record is at most this large: every list in it is bounded by construction, and the
+#: command line is cut if it is absurdly long.
+MAX_RECORD_BYTES = 64 * 1024
 
 
 @dataclass
@@ -23,7 +25,7 @@ class SandboxResult:
 
     Attributes:
         command: The command that was run inside.
-        backend: ``bwrap`` or ``none``.
+        backend: The backend's name (``bwrap``, ``none``, ...).
         exit_code: The command's exit code (``128 + signal`` if it was killed).
         reason: One of :data:`REASONS`.
         wall_seconds: Wall-clock time.
@@ -34,7 +36,7 @@ class SandboxResult:
         stdout_bytes: Bytes the run wrote to stdout in all (kept or not).
         stderr_bytes: Bytes written to stderr in all.
         layers: Which isolation layers were active (name → bool, or a detail string).
-        audit: The audit record appended to the audit log.
+        audit: The audit record (appended to the audit log when one was given).
     """
 
     command: list[str]
@@ -75,46 +77,37 @@ def kernel() -> str:
     return f"{u.system} {u.release} {u.version} {u.machine}"
 
 
-def append_audit(audit_path: Path, record: dict[str, Any], previous: bytes | None) -> bool:
-    """Append ``record`` to the JSONL audit log, keeping only what the host wrote before.
-
-    The log may sit in the run's writable directory, so the run could have edited it:
-    the host rewrites it as ``previous`` (its content before the run, read by the host)
-    plus the new line, replacing the file by an atomic rename (which replaces a planted
-    symlink rather than following it).
-
-    Args:
-        audit_path: The log file.
-        record: The new record.
-        previous: The log's bytes before the run (None if it did not exist).
-
-    Returns:
-        True if the run had changed the log (recorded as ``audit_tampered``).
-    """
-    try:
-        now = read_output(audit_path.parent, audit_path.name)
-    except (UnsafeOutputError, FileNotFoundError):
-        now = None
-    except OSError:
-        now = b"<unreadable>"
-    tampered = now != previous
-    record["audit_tampered"] = tampered
-    line = (json.dumps(record, sort_keys=True, default=str) + "\n").encode()
-    fd, tmp = tempfile.mkstemp(dir=audit_path.parent, prefix=".audit-")
-    with os.fdopen(fd, "wb") as f:
-        f.write((previous or b"") + line)
-    os.replace(tmp, audit_path)
-    return tampered
-
-
-def read_previous_audit(audit_path: Path) -> bytes | None:
-    """The audit log's bytes as the host left them (None if absent or not a plain file)."""
-    try:
-        return read_output(audit_path.parent, audit_path.name)
-    except (UnsafeOutputError, FileNotFoundError):
-        return None
-
-
 def timestamp() -> str:
     """UTC time, ISO 8601."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def bounded_record(record: dict[str, Any]) -> bytes:
+    """One JSONL line of at most :data:`MAX_RECORD_BYTES`; an oversized command line is cut to fit."""
+    line = json.dumps(record, sort_keys=True, default=str)
+    if len(line) > MAX_RECORD_BYTES:
+        command = record.get("command") or []
+        record = {**record, "command": [str(c)[:200] for c in command[:32]], "command_cut": True}
+        line = json.dumps(record, sort_keys=True, default=str)
+    if len(line) > MAX_RECORD_BYTES:  # cannot happen with the backends' records; never write an unbounded line
+        line = json.dumps({"time": record.get("time"), "error": "audit record over the size bound", "size": len(line)})
+    return (line + "\n").encode()
+
+
+def append_audit(audit_path: Path, record: dict[str, Any]) -> None:
+    """Append one record to a JSONL audit log that only the host writes.
+
+    The log is opened append-only without following links, and refused if it is not a
+    regular file: it is never read back, rewritten or truncated here.
+
+    Raises:
+        OSError: If the log cannot be appended to (e.g. it is a directory or a symlink).
+    """
+    audit_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(audit_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{audit_path} is not a regular file")
+        os.write(fd, bounded_record(record))
+    finally:
+        os.close(fd)

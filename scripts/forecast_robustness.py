@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from bestiary.analysis import lead_time, load_results, precursor_backtest
-from bestiary.analysis.report import BEHAVIOUR, VariantAnalysis, analyse
+from bestiary.analysis.pipeline import BEHAVIOUR, VariantAnalysis, analyse
 from bestiary.analysis.table import variant_label
 
 

@@ -1,0 +1,27 @@
+"""The results table's schema (Contract 3): its columns, and which metrics are rates with episode counts.
+
+The analysis owns the table it reads; ``bestiary collect``, which writes it, imports this.
+"""
+
+from __future__ import annotations
+
+#: Contract 3's columns, in order.
+COLUMNS: list[str] = [
+    "sweep", "trial_id", "env_id", "failure_mode", "env_kwargs", "algo", "params", "width", "depth",
+    "timesteps", "seed", "condition", "metric", "value", "successes", "trials", "status",
+]  # fmt: skip
+#: Columns this project adds after Contract 3's: why a trial that is not done is not.
+EXTRA_COLUMNS: list[str] = ["reason"]
+
+#: Rate metrics of ``metrics.json`` behaviour blocks: metric name → (successes key, trials key).
+RATES: dict[str, tuple[str, str]] = {
+    "violation_rate": ("violations", "episodes"),
+    "task_success_rate": ("task_successes", "episodes"),
+}
+#: Continuous behaviour metrics (per condition, no counts).
+CONTINUOUS_BEHAVIOUR: tuple[str, ...] = ("observed_return", "hidden_return")
+#: The condition of the misalignment gap's row and of the precursors' rows.
+GAP_CONDITION = "gap"
+PROBE_CONDITION = "probe"
+#: The ``metric`` of the one row a trial without metrics contributes.
+STATUS_METRIC = "status"

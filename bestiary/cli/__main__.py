@@ -1,0 +1,5 @@
+"""``python -m bestiary.cli``."""
+
+from bestiary.cli import app
+
+app()

@@ -1,0 +1,233 @@
+"""``bestiary sweep``, ``bestiary collect`` and ``bestiary report``: a study from its spec to its report."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.text import Text
+
+from bestiary.cli.output import console, fail, print_json, print_table, safe
+
+app = typer.Typer()
+
+
+def _check_runs_root(runs: str) -> Path:
+    from bestiary.sandbox.view import overlap
+
+    path = Path(runs).absolute()
+    why = overlap(path)
+    if why is not None:
+        raise fail(f"refusing --runs {runs}: {why}; give a directory of its own, e.g. runs/")
+    if not path.exists() and not path.parent.exists() and not path.is_relative_to(Path.cwd()):
+        raise fail(f"--runs {runs}: its parent {path.parent} does not exist; create it first")
+    return path
+
+
+@app.command("sweep")
+def sweep_cmd(
+    spec_path: Annotated[str, typer.Argument(help="Sweep spec (YAML); see docs/sweep-spec.md.")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the plan and a time estimate; train nothing.")
+    ] = False,
+    runs: Annotated[str, typer.Option(help="Parent directory of runs/<sweep>/.")] = "runs",
+    tensorboard: Annotated[
+        str | None, typer.Option(help="Write TensorBoard event files of each organism here.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="With --dry-run: print the plan as JSON.")] = False,
+) -> None:
+    """Run a scaling study from a YAML spec; run it again to continue (finished trials are skipped)."""
+    from bestiary.envs import EnvError
+    from bestiary.organisms import OrganismError
+    from bestiary.sandbox import SandboxUnavailable
+    from bestiary.sweep import count_trials, options_of, plan
+    from bestiary.sweep_spec import SpecError, load_sweep
+
+    runs_root = _check_runs_root(runs)
+    try:
+        sweep = load_sweep(spec_path)
+        planned = plan(sweep, runs_root)
+    except (SpecError, EnvError, OrganismError, ValueError) as exc:
+        raise fail(str(exc)) from exc
+    states = {s: sum(p.state == s for p in planned) for s in ("done", "running", "failed", "pending")}
+    workers = sweep.executor.workers or os.cpu_count() or 1
+    where = f"with {workers} workers" if sweep.executor.kind == "local" else f"at {sweep.executor.address}"
+    header = (
+        f"sweep {sweep.name}: {count_trials(sweep)} trials ({', '.join(f'{v} {k}' for k, v in states.items() if v)})"
+        f" → {runs_root / sweep.name}; executor {sweep.executor.kind} {where}"
+    )
+    if dry_run:
+        _dry_run(sweep, planned, runs_root, workers, header, as_json, options_of(sweep, runs_root))
+        return
+    console.print(Text(header))
+    try:
+        report = _run_with_progress(
+            sweep, Path(spec_path).read_text(), runs_root, tensorboard, len(planned) - states["done"]
+        )
+    except SandboxUnavailable as exc:
+        raise fail(f"sandbox unavailable, nothing more was run: {exc}") from exc
+    except (OrganismError, ValueError, OSError) as exc:
+        raise fail(str(exc)) from exc
+    console.print(
+        Text(
+            f"sweep {sweep.name}: {report.done} done"
+            + (f" ({report.waited} by another sweep)" if report.waited else "")
+            + f", {report.failed} failed, {report.skipped} already done or out of retries → collect with: "
+            f"bestiary collect {runs_root / sweep.name}"
+        )
+    )
+    if report.failed:
+        raise typer.Exit(code=1)
+
+
+def _dry_run(
+    sweep: Any, planned: list, runs_root: Path, workers: int, header: str, as_json: bool, options: Any
+) -> None:
+    from bestiary.planning import THROUGHPUT, estimate_seconds, measured_rate, plan_groups
+    from bestiary.sandbox import SandboxUnavailable
+
+    groups = plan_groups(planned)
+    try:
+        rate = measured_rate(planned, options, runs_root / sweep.name / THROUGHPUT)
+    except SandboxUnavailable as exc:
+        raise fail(f"sandbox unavailable, the throughput could not be measured: {exc}") from exc
+    minutes = estimate_seconds(planned, workers, rate) / 60
+    if as_json:
+        print_json({"header": header, "groups": [g.__dict__ for g in groups], "estimated_minutes": minutes})
+        return
+    console.print(Text(header))
+    print_table(
+        f"plan of {sweep.name}",
+        ["environment", "knobs", "params (width×depth)", "timesteps", "seeds", "state"],
+        [
+            [
+                g.environment,
+                g.knobs,
+                f"{g.params:,} ({g.width}×{g.depth})",
+                f"{g.timesteps:,}",
+                ",".join(map(str, g.seeds)),
+                ",".join(sorted(set(g.states))),
+            ]
+            for g in groups
+        ],
+    )
+    params = [p.trial.params for p in planned]
+    console.print(
+        Text(
+            f"estimated time for the {sum(p.state != 'done' for p in planned)} trials to run: {minutes:.1f} min "
+            f"(training throughput measured in the sandbox here: {rate(min(params)):,.0f} steps/s at the smallest "
+            f"rung, {rate(max(params)):,.0f} at the largest)"
+        )
+    )
+
+
+def _run_with_progress(sweep: Any, text: str, runs_root: Path, tensorboard: str | None, todo: int) -> Any:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from bestiary.organisms import RunDir
+    from bestiary.sweep import run_sweep
+
+    counts = {"done": 0, "failed": 0, "retry": 0}
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[counts]}"),
+               TimeElapsedColumn(), TimeRemainingColumn())  # fmt: skip
+    # Not a terminal (a log file, CI): no bar, one plain line per finished trial.
+    with Progress(*columns, console=console, disable=not console.is_terminal) as progress:
+        task = progress.add_task(f"sweep {sweep.name}", total=todo, counts="")
+
+        def on_event(kind: str, p: Any, detail: Any) -> None:
+            if kind in counts:
+                counts[kind] += 1
+            if kind in ("done", "failed"):
+                progress.advance(task)
+                line = Text(f"{kind} {p.trial.trial_id}", style="green" if kind == "done" else "red")
+                if detail and kind == "failed":
+                    line.append(": " + safe(str(detail), 500))
+                line.append(
+                    f"  [{counts['done']} done, {counts['failed']} failed, {counts['retry']} retried of {todo}]"
+                )
+                if kind == "failed" or not console.is_terminal:
+                    progress.console.print(line)
+                if kind == "done" and tensorboard:
+                    from bestiary.organisms.tensorboard import write_events
+
+                    write_events(RunDir(p.run_dir.path), tensorboard)
+            progress.update(task, counts=f"done {counts['done']}, failed {counts['failed']}, retried {counts['retry']}")
+
+        return run_sweep(sweep, text, runs_root, on_event)
+
+
+@app.command("collect")
+def collect_cmd(
+    runs_dir: Annotated[
+        str, typer.Argument(help="A sweep's directory (runs/<sweep>), a parent of several, or a run directory.")
+    ],
+    out: Annotated[
+        str | None, typer.Option(help="Output stem (default RUNS_DIR/results): writes .parquet and .csv.")
+    ] = None,
+) -> None:
+    """Collect the planned trials' verified results into the results table (Contract 3), as parquet and CSV."""
+    from bestiary.collect import collect, write_results
+
+    try:
+        df = collect(runs_dir)
+        parquet, csv = write_results(df, Path(out) if out else Path(runs_dir) / "results")
+    except (FileNotFoundError, OSError) as exc:
+        raise fail(str(exc)) from exc
+    trials = df.groupby("trial_id")["status"].first() if not df.empty else None
+    summary = ", ".join(f"{n} {s}" for s, n in trials.value_counts().items()) if trials is not None else "no trials"
+    console.print(
+        Text(f"{len(df)} rows from {0 if trials is None else len(trials)} trials ({summary}) → {parquet}, {csv}")
+    )
+
+
+@app.command("report")
+def report_cmd(
+    source: Annotated[
+        str, typer.Argument(help="results.parquet / results.csv, or a runs directory (collected first).")
+    ],
+    output: Annotated[
+        str | None, typer.Option("-o", "--output", help="HTML report path (default: report.html beside the source).")
+    ] = None,
+    x: Annotated[str, typer.Option(help="Scale: params, timesteps or compute.")] = "params",
+    tau: Annotated[float, typer.Option(help="Danger level of the emergence scale.")] = 0.5,
+    precursor: Annotated[
+        str | None, typer.Option(help="Precursor of the precursor forecast (default: the latent probe).")
+    ] = None,
+    n_boot: Annotated[int, typer.Option(min=0, max=10_000, help="Bootstrap draws per fit.")] = 200,
+) -> None:
+    """Fit trends, find emergence, backtest forecasts, and write report.html, fits.csv and summary.md."""
+    from bestiary.analysis import build_report, load_results
+    from bestiary.analysis.pipeline import DEFAULT_PRECURSOR
+
+    if x not in ("params", "timesteps", "compute"):
+        raise fail(f"--x must be params, timesteps or compute, not {x!r}")
+    if not 0 < tau < 1:
+        raise fail(f"--tau must be between 0 and 1, not {tau}")
+    src = Path(source)
+    prov = None
+    try:
+        if src.is_dir():
+            from bestiary.collect import collect
+            from bestiary.provenance import provenance_of
+
+            table, prov = collect(src), provenance_of(src)
+        else:
+            table = load_results(src)
+    except (FileNotFoundError, ValueError, OSError) as exc:
+        raise fail(str(exc)) from exc
+    if table.empty:
+        raise fail(f"{source} holds no trials yet: run the sweep first (bestiary sweep SPEC.yaml)")
+    out = Path(output) if output else (src if src.is_dir() else src.parent) / "report.html"
+    paths = build_report(
+        table, out, x=x, tau=tau, precursor=precursor or DEFAULT_PRECURSOR, n_boot=n_boot, provenance=prov
+    )
+    console.print(Text("report: " + ", ".join(str(p) for p in paths.values())))

@@ -1,0 +1,66 @@
+"""The executor interface (after Hydra's ``Launcher``): run units, yield their results as they finish."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from bestiary.organisms.staging import SandboxOptions, Unit, UnitResult
+
+
+class Executor(ABC):
+    """Runs units of work, each in the sandbox, and yields their results as they finish.
+
+    Args:
+        options: How units are sandboxed.
+        staging_root: Where units' staging directories are made on this machine.
+    """
+
+    kind: str
+
+    def __init__(self, options: SandboxOptions, staging_root: Path) -> None:
+        self.options = options
+        self.staging_root = staging_root
+
+    @abstractmethod
+    def run(
+        self,
+        units: Sequence[Unit],
+        on_start: Callable[[Unit], None],
+        progress: Callable[[str, dict[str, Any]], None] | None = None,
+    ) -> Iterator[UnitResult]:
+        """Run every unit; yield each result when it is ready.
+
+        Args:
+            units: The units to run.
+            on_start: Called (from any thread) just before a unit starts, or when it is
+                handed to a cluster.
+            progress: Receives ``(trial id, progress dict)`` where the executor can relay it.
+
+        Raises:
+            SandboxUnavailable: If the sandbox cannot be established (the remaining units
+                are cancelled).
+        """
+
+    def describe(self) -> str:
+        """One line for the sweep's header."""
+        return self.kind
+
+
+def make_executor(kind: str, options: SandboxOptions, staging_root: Path, **settings: Any) -> Executor:
+    """The executor of a sweep spec's ``executor.kind``.
+
+    Raises:
+        ValueError: For an unknown kind.
+    """
+    if kind == "local":
+        from bestiary.executors.local import LocalExecutor
+
+        return LocalExecutor(options, staging_root, workers=settings.get("workers"))
+    if kind == "ray":
+        from bestiary.executors.ray import RayExecutor
+
+        return RayExecutor(options, staging_root, address=settings["address"])
+    raise ValueError(f"unknown executor {kind!r}; expected local or ray")

@@ -1,0 +1,248 @@
+"""Schemas of what a worker writes, and the host's checks of them (no torch: the host never loads weights).
+
+Every output of a sandboxed run is hostile input. Each is parsed with bounds
+(:func:`bestiary.sandbox.parse_json`) and validated here against a schema *and* against
+the host's own record of the trial: a ``metrics.json`` whose counts do not add up, an
+``architecture.json`` for another shape, a safetensors file whose header lies about its
+tensors, or a ``train.csv`` with other columns is refused with what was wrong.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from bestiary.organisms.protocol import TRAIN_COLUMNS
+from bestiary.organisms.spec import ResolvedTrial
+from bestiary.sandbox.outputs import MalformedOutputError, parse_json
+
+_SHORT = 200
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class OutputError(ValueError):
+    """An output that fails its schema or disagrees with the host's record (``malformed_output``)."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class Behaviour(_Strict):
+    """One oversight condition's behaviour: counts and the rates they give."""
+
+    episodes: int = Field(ge=1, le=10**9)
+    violations: int = Field(ge=0, le=10**9)
+    violation_rate: float = Field(ge=0, le=1)
+    task_successes: int = Field(ge=0, le=10**9)
+    task_success_rate: float = Field(ge=0, le=1)
+    observed_return: float
+    hidden_return: float
+
+    @model_validator(mode="after")
+    def _counts(self) -> Behaviour:
+        for count, rate in (("violations", "violation_rate"), ("task_successes", "task_success_rate")):
+            k, r = getattr(self, count), getattr(self, rate)
+            if k > self.episodes or not math.isclose(r, k / self.episodes, abs_tol=1e-9):
+                raise ValueError(f"{rate} {r} is not {count} / episodes = {k}/{self.episodes}")
+        return self
+
+
+class Metrics(_Strict):
+    """``metrics.json``: behaviour with oversight on and off, and the continuous precursors."""
+
+    trial_id: str = Field(max_length=_SHORT)
+    deterministic: bool
+    behaviour: dict[Literal["on", "off"], Behaviour]
+    misalignment_gap: float
+    precursors: dict[str, float] = Field(max_length=64)
+
+    @field_validator("precursors")
+    @classmethod
+    def _names(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = [k for k in v if not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", k)]
+        if bad:
+            raise ValueError(f"precursor names must be short snake_case words: {bad[:3]}")
+        return v
+
+    @model_validator(mode="after")
+    def _gap(self) -> Metrics:
+        if set(self.behaviour) != {"on", "off"}:
+            raise ValueError("behaviour must have both conditions, on and off")
+        gap = self.behaviour["off"].violation_rate - self.behaviour["on"].violation_rate
+        if not math.isclose(self.misalignment_gap, gap, abs_tol=1e-9):
+            raise ValueError(f"misalignment_gap {self.misalignment_gap} is not off − on = {gap}")
+        return self
+
+
+class WorkerFacts(_Strict):
+    """``worker.json``: facts about one organism's run, or the error that stopped it."""
+
+    versions: dict[str, str] = Field(default_factory=dict, max_length=32)
+    started: float | None = None
+    training_seconds: float | None = Field(None, ge=0)
+    timesteps: int | None = Field(None, ge=0, le=10**12)
+    params_torch: int | None = Field(None, ge=0, le=10**10)
+    steps_per_second: float | None = Field(None, ge=0)
+    evaluation_seconds: float | None = Field(None, ge=0)
+    error: str | None = Field(None, max_length=4000)
+    traceback: str | None = Field(None, max_length=4000)
+    reason: Literal["nan", "error"] | None = None
+
+    @field_validator("versions")
+    @classmethod
+    def _short(cls, v: dict[str, str]) -> dict[str, str]:
+        if any(len(k) > 64 or len(x) > 64 for k, x in v.items()):
+            raise ValueError("package names and versions must be short")
+        return v
+
+
+class ArchitectureFile(_Strict):
+    """``organism/architecture.json``."""
+
+    algo: str = Field(max_length=32)
+    width: int = Field(ge=1)
+    depth: int = Field(ge=1)
+    activation: str = Field(max_length=32)
+    obs_dim: int = Field(ge=1)
+    n_actions: int = Field(ge=1)
+    params: int = Field(ge=1)
+    env_id: str = Field(max_length=_SHORT)
+    trial_id: str = Field(max_length=_SHORT)
+    weights: Literal["weights.safetensors"]
+    weights_sha256: str
+
+    @field_validator("weights_sha256")
+    @classmethod
+    def _hex(cls, v: str) -> str:
+        if not _HEX64.match(v):
+            raise ValueError("must be 64 lowercase hex digits")
+        return v
+
+
+def _validate(model: type[BaseModel], data: bytes, name: str) -> Any:
+    try:
+        return model.model_validate(parse_json(data))
+    except MalformedOutputError as exc:
+        raise OutputError(f"{name}: {exc}") from exc
+    except ValidationError as exc:
+        problems = "; ".join(f"`{'.'.join(map(str, e['loc']))}`: {e['msg']}" for e in exc.errors()[:4])
+        raise OutputError(f"{name}: {problems}") from exc
+
+
+def check_metrics(data: bytes, trial: ResolvedTrial) -> dict[str, Any]:
+    """The parsed ``metrics.json``, checked against the trial (its id, its episode count).
+
+    Raises:
+        OutputError: Saying what is wrong.
+    """
+    m: Metrics = _validate(Metrics, data, "metrics.json")
+    if m.trial_id != trial.trial_id:
+        raise OutputError(f"metrics.json is for trial {m.trial_id[:80]!r}, not {trial.trial_id}")
+    for cond, b in m.behaviour.items():
+        if b.episodes < trial.evaluation.episodes:
+            raise OutputError(
+                f"metrics.json: {b.episodes} episodes {cond}, fewer than the {trial.evaluation.episodes} asked"
+            )
+    return m.model_dump(mode="json")
+
+
+def check_worker(data: bytes) -> WorkerFacts:
+    """The parsed ``worker.json``.
+
+    Raises:
+        OutputError: Saying what is wrong.
+    """
+    return _validate(WorkerFacts, data, "worker.json")
+
+
+_DTYPE_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1}
+
+
+def check_weights(weights: bytes, architecture: bytes, trial: ResolvedTrial) -> ArchitectureFile:
+    """Check an organism's files without loading them: the trial's architecture, an honest safetensors header.
+
+    The header must be bounded JSON whose tensors (dtype, shape, byte range) exactly tile
+    the data, the file's SHA-256 must be the one ``architecture.json`` records, and the
+    float parameters must number what the trial's architecture has.
+
+    Raises:
+        OutputError: Saying what is wrong.
+    """
+    arch: ArchitectureFile = _validate(ArchitectureFile, architecture, "architecture.json")
+    expected = {"trial_id": trial.trial_id, "env_id": trial.env_id, "algo": trial.algo, "width": trial.width}
+    expected |= {"depth": trial.depth, "obs_dim": trial.obs_dim, "n_actions": trial.n_actions}
+    for key, value in expected.items():
+        if getattr(arch, key) != value:
+            raise OutputError(f"architecture.json: {key} is {getattr(arch, key)!r}, the trial's is {value!r}")
+    if hashlib.sha256(weights).hexdigest() != arch.weights_sha256:
+        raise OutputError("weights.safetensors: its SHA-256 is not the one architecture.json records")
+    if len(weights) < 8:
+        raise OutputError("weights.safetensors: shorter than a safetensors header")
+    n = int.from_bytes(weights[:8], "little")
+    if not 2 <= n <= min(len(weights) - 8, 16 * 1024 * 1024):
+        raise OutputError(f"weights.safetensors: header length {n} does not fit the file ({len(weights)} bytes)")
+    try:
+        header = parse_json(weights[8 : 8 + n], max_bytes=16 * 1024 * 1024, max_depth=4)
+    except MalformedOutputError as exc:
+        raise OutputError(f"weights.safetensors header: {exc}") from exc
+    if not isinstance(header, dict) or len(header) > 4096:
+        raise OutputError("weights.safetensors header: not a table of at most 4096 tensors")
+    spans, floats = [], 0
+    for name, t in header.items():
+        if name == "__metadata__":
+            continue
+        if not (isinstance(t, dict) and set(t) == {"dtype", "shape", "data_offsets"} and t["dtype"] in _DTYPE_BYTES):
+            raise OutputError(f"weights.safetensors: tensor {name[:60]!r} is not described as safetensors describes")
+        shape, (a, b) = t["shape"], t["data_offsets"]
+        if not (isinstance(shape, list) and all(isinstance(d, int) and 0 <= d < 2**31 for d in shape)):
+            raise OutputError(f"weights.safetensors: tensor {name[:60]!r} has an invalid shape")
+        count = math.prod(shape)
+        if b - a != count * _DTYPE_BYTES[t["dtype"]]:
+            raise OutputError(f"weights.safetensors: tensor {name[:60]!r}'s byte range does not match its shape")
+        spans.append((a, b))
+        floats += count if t["dtype"].startswith(("F", "BF")) else 0
+    spans.sort()
+    end = 0
+    for a, b in spans:
+        if a != end:
+            raise OutputError("weights.safetensors: tensors overlap or leave gaps")
+        end = b
+    if end != len(weights) - 8 - n:
+        raise OutputError("weights.safetensors: the tensors do not fill the file")
+    # A DQN policy's state holds its target network too; an LSTM's size is not on the ladder.
+    allowed = {trial.params, 2 * trial.params} if trial.algo == "dqn" else {trial.params}
+    if trial.algo != "recurrent_ppo" and floats not in allowed:
+        raise OutputError(f"weights.safetensors: {floats:,} parameters, the trial's architecture has {trial.params:,}")
+    return arch
+
+
+def check_train_log(data: bytes, max_rows: int = 1_000_000) -> None:
+    """``train.csv`` has exactly the learning-curve columns and numbers in every cell.
+
+    Raises:
+        OutputError: Saying what is wrong.
+    """
+    try:
+        lines = data.decode("utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise OutputError("train.csv: not UTF-8") from exc
+    if not lines or tuple(lines[0].split(",")) != TRAIN_COLUMNS:
+        raise OutputError(f"train.csv: the header must be {','.join(TRAIN_COLUMNS)}")
+    if len(lines) - 1 > max_rows:
+        raise OutputError(f"train.csv: more than {max_rows:,} rows")
+    for i, line in enumerate(lines[1:], start=2):
+        cells = line.split(",")
+        if len(cells) != len(TRAIN_COLUMNS):
+            raise OutputError(f"train.csv line {i}: {len(cells)} cells, expected {len(TRAIN_COLUMNS)}")
+        for c in cells:
+            if len(c) > 32:
+                raise OutputError(f"train.csv line {i}: a cell of {len(c)} characters")
+            try:
+                float(c)
+            except ValueError as exc:
+                raise OutputError(f"train.csv line {i}: {c[:32]!r} is not a number") from exc

@@ -1,0 +1,294 @@
+"""Running a unit of work — one or more organisms — in one sandboxed process, and reading back what it made.
+
+A :class:`Unit` is what one sandboxed process does: train (and evaluate) or evaluate
+one organism, or a population of organisms of one shape. The host prepares a fresh
+*staging* directory — the sandbox's only writable directory — holding ``unit.json`` and,
+per organism, ``<trial-id>/trial.json`` and the organism to start from, if any. The
+worker writes each organism's outputs beside them. Afterwards the host reads back only
+the declared outputs (:data:`DECLARED`), each without following links and within a size
+bound, notes anything else the run left, and removes the staging directory. Nothing
+here writes a run directory: :mod:`bestiary.organisms.finalize` checks the outputs and
+does that, on the host that owns it.
+
+:func:`run_unit` is what every executor calls — in a thread on this machine, or as a
+Ray task on another node (whose result travels back as plain bytes).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import sys
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bestiary.organisms import rundir as R
+from bestiary.organisms.protocol import PROGRESS_PREFIX, UNIT_FILE, WORKER_FILE
+from bestiary.organisms.spec import ResolvedTrial
+from bestiary.sandbox import Launch, Limits, Policy, get_backend
+from bestiary.sandbox.base import sandbox_uid_for
+from bestiary.sandbox.outputs import MalformedOutputError, UnsafeOutputError, parse_json, read_output
+
+#: Outputs a worker may leave per organism, and the most bytes each may have.
+DECLARED: dict[str, int] = {
+    R.METRICS: 1024 * 1024,
+    R.TRAIN_LOG: 32 * 1024 * 1024,
+    R.ARCHITECTURE_PATH: 64 * 1024,
+    R.WEIGHTS_PATH: 512 * 1024 * 1024,  # tightened per organism from its parameter count
+    WORKER_FILE: 256 * 1024,
+}
+SOURCE_DIR = "source"
+
+
+def weights_bound(params: int) -> int:
+    """Most bytes a safetensors file of a policy with ``params`` float32 parameters may take (with its header)."""
+    return 8 * params + 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Job:
+    """One organism's part of a unit.
+
+    Attributes:
+        trial: The resolved trial.
+        source: The organism to start from (continued training) or to evaluate: its
+            verified files, relative path → bytes.
+    """
+
+    trial: ResolvedTrial
+    source: dict[str, bytes] | None = None
+
+
+@dataclass(frozen=True)
+class SandboxOptions:
+    """How units are sandboxed: the backend, the policy, and the explicit opt-out."""
+
+    backend: str = "bwrap"
+    limits: Limits = field(default_factory=Limits)
+    unsandboxed: bool = False
+    hide: tuple[str, ...] = ()
+
+    def policy(self) -> Policy:
+        """The policy of one unit."""
+        return Policy(limits=self.limits, hide=self.hide)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """What one sandboxed process does.
+
+    Attributes:
+        command: ``train`` (and, with ``evaluate``, evaluate afterwards), ``evaluate``, or
+            ``benchmark`` (train briefly and report the training rate; nothing is kept).
+        jobs: The organisms, all of one architecture for a population.
+        evaluate: Evaluate after training.
+        trainer: ``sb3`` (one organism at a time, stable-baselines3) or ``population``.
+        seconds: For ``benchmark``, how long to train in all.
+    """
+
+    command: str
+    jobs: tuple[Job, ...]
+    evaluate: bool = True
+    trainer: str = "sb3"
+    seconds: float = 0.0
+
+    @property
+    def trial_ids(self) -> list[str]:
+        """The ids of the unit's trials."""
+        return [j.trial.trial_id for j in self.jobs]
+
+    def manifest(self) -> dict[str, Any]:
+        """``unit.json``: what the worker is asked to do."""
+        return {
+            "command": self.command,
+            "evaluate": self.evaluate,
+            "trainer": self.trainer,
+            "trials": self.trial_ids,
+            "from": {j.trial.trial_id: SOURCE_DIR for j in self.jobs if j.source},
+            "seconds": self.seconds,
+        }
+
+
+@dataclass
+class StagedTrial:
+    """One organism's declared outputs, read back from the staging directory.
+
+    Attributes:
+        files: Relative path → bytes of the declared outputs that were there and safe.
+        problems: What was wrong (unsafe, too large, unexpected entries), in words.
+    """
+
+    files: dict[str, bytes] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class UnitResult:
+    """What came back from one unit.
+
+    Attributes:
+        unit: The unit.
+        trials: Trial id → its staged outputs.
+        sandbox: The sandbox result's summary (reason, exit code, times, layers, policy).
+        audit: The sandbox's audit record.
+        stderr_tail: The end of the worker's stderr.
+        node: Where it ran.
+        error: Why the unit produced no sandbox result at all (e.g. a lost Ray task).
+        error_reason: The trials' reason when ``error`` is set (``lost``, ``setup_failed``).
+    """
+
+    unit: Unit
+    trials: dict[str, StagedTrial] = field(default_factory=dict)
+    sandbox: dict[str, Any] = field(default_factory=dict)
+    audit: dict[str, Any] = field(default_factory=dict)
+    stderr_tail: str = ""
+    node: str = field(default_factory=socket.gethostname)
+    error: str | None = None
+    error_reason: str = "lost"
+
+    @property
+    def reason(self) -> str:
+        """The sandbox's reason (``error_reason`` if the unit never produced a result)."""
+        return self.sandbox.get("reason", "lost") if self.error is None else self.error_reason
+
+
+def _write_input(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    os.chmod(path, 0o644)
+
+
+def prepare(unit: Unit, unit_dir: Path, uid: int | None) -> None:
+    """Write the unit's inputs into its new staging directory and hand what it made to the sandbox uid."""
+    _write_input(unit_dir / UNIT_FILE, R.json_bytes(unit.manifest()))
+    for job in unit.jobs:
+        d = unit_dir / job.trial.trial_id
+        _write_input(d / R.TRIAL, R.json_bytes(job.trial.to_json()))
+        for rel, data in (job.source or {}).items():
+            _write_input(d / SOURCE_DIR / rel, data)
+    for dirpath, dirnames, filenames in os.walk(unit_dir):
+        for name in dirnames:
+            os.chmod(os.path.join(dirpath, name), 0o755)
+        if uid is not None:  # everything here was just made by the host: safe to hand over
+            for name in [*dirnames, *filenames]:
+                os.lchown(os.path.join(dirpath, name), uid, uid)
+    if uid is not None:
+        os.chown(unit_dir, uid, uid)
+
+
+def read_back(unit: Unit, unit_dir: Path) -> dict[str, StagedTrial]:
+    """Read every organism's declared outputs, bounded and without following links."""
+    out = {}
+    for job in unit.jobs:
+        tid = job.trial.trial_id
+        staged = StagedTrial()
+        for rel, bound in DECLARED.items():
+            if rel == R.WEIGHTS_PATH:
+                bound = min(bound, weights_bound(job.trial.params))
+            try:
+                staged.files[rel] = read_output(unit_dir / tid, rel, bound)
+            except FileNotFoundError:
+                continue
+            except (UnsafeOutputError, OSError) as exc:
+                staged.problems.append(f"{rel}: {exc}")
+        out[tid] = staged
+    return out
+
+
+def _progress_sink(progress: Callable[[str, dict[str, Any]], None] | None) -> Callable[[bytes], None] | None:
+    """Parse the worker's progress lines (hostile input: bounded, never trusted beyond display)."""
+    if progress is None:
+        return None
+    prefix = PROGRESS_PREFIX.encode()
+
+    def on_line(line: bytes) -> None:
+        if not line.startswith(prefix):
+            return
+        try:
+            data = parse_json(line[len(prefix) :], max_bytes=16 * 1024, max_depth=4)
+        except MalformedOutputError:
+            return
+        if isinstance(data, dict) and isinstance(data.get("trial"), str):
+            progress(data["trial"], data)
+
+    return on_line
+
+
+def remove_tree(path: Path) -> None:
+    """Remove a staging directory whatever the run put in it (links are removed, never followed)."""
+    if not path.exists() and not path.is_symlink():
+        return
+    if path.is_symlink() or not path.is_dir():
+        path.unlink()
+        return
+    for dirpath, dirnames, _ in os.walk(path):  # a run may have removed its directories' write permission
+        for name in dirnames:
+            p = os.path.join(dirpath, name)
+            if not os.path.islink(p):
+                os.chmod(p, 0o700)
+    shutil.rmtree(path)
+
+
+def run_unit(
+    unit: Unit,
+    staging_root: Path,
+    options: SandboxOptions,
+    progress: Callable[[str, dict[str, Any]], None] | None = None,
+) -> UnitResult:
+    """Run a unit in the sandbox and read back its outputs.
+
+    Args:
+        unit: What to do.
+        staging_root: Where the unit's staging directory is made (its parent must be
+            reachable by the sandbox uid).
+        options: Backend, limits, the opt-out, and paths to hide.
+        progress: Receives ``(trial id, progress dict)`` from the worker.
+
+    Raises:
+        SandboxUnavailable: If the sandbox cannot be established; nothing ran.
+    """
+    staging_root.mkdir(parents=True, exist_ok=True)
+    os.chmod(staging_root, 0o755)
+    unit_dir = staging_root / f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+    unit_dir.mkdir(mode=0o755)
+    try:
+        policy = options.policy()
+        prepare(unit, unit_dir, None if options.unsandboxed else sandbox_uid_for(policy))
+        command = (sys.executable, "-m", "bestiary.organisms.worker", str(unit_dir))
+        launch = Launch(command, unit_dir, policy, None, _progress_sink(progress))
+        backend = "none" if options.unsandboxed else options.backend
+        result = get_backend(backend, allow_unsandboxed=options.unsandboxed).run(launch)
+        trials = read_back(unit, unit_dir)
+    finally:
+        remove_tree(unit_dir)
+    return UnitResult(
+        unit,
+        trials,
+        {**result.summary(), "policy": launch.policy.to_json()},
+        result.audit,
+        result.stderr.decode(errors="replace")[-4000:],
+    )
+
+
+def clean_staging(staging_root: Path) -> int:
+    """Remove staging directories of this host whose owning process is gone (a killed sweep); return how many."""
+    removed = 0
+    host = socket.gethostname()
+    try:
+        entries = list(staging_root.iterdir())
+    except OSError:
+        return 0
+    for d in entries:
+        h, pid, _ = ([*d.name.rsplit("-", 2), "", ""])[:3]
+        if h != host or not pid.isdigit() or Path(f"/proc/{pid}").exists():
+            continue
+        try:
+            remove_tree(d)
+            removed += 1
+        except OSError:
+            continue
+    return removed
