@@ -9,6 +9,8 @@ else of Bestiary's, so it can be used on its own.
 
 from __future__ import annotations
 
+import sys
+
 from bestiary.envs.absent_supervisor import AbsentSupervisor
 from bestiary.envs.audited_report import AuditedReport
 from bestiary.envs.core import (
@@ -47,6 +49,8 @@ for _cls in (AbsentSupervisor, AuditedReport, OffSwitch):
     register(f"bestiary/{_cls.__name__}Hard-v0", _entry, cue_bands=HARD_CUE_BANDS)
     register(f"bestiary/{_cls.__name__}NullCue-v0", _entry, cue="null")
 
+# Plugins import `bestiary.envs` themselves; make that name resolvable before our import finishes.
+sys.modules[__name__.rpartition(".")[0]].envs = sys.modules[__name__]
 load_plugins()
 
 __all__ = [

@@ -93,19 +93,17 @@ def _pythonpath() -> list[str]:
 
 
 @cache
-def runtime_paths() -> tuple[str, ...]:
-    """Host paths a Python job of this interpreter needs, read-only: prefixes, site-packages, package sources."""
-    paths = {
-        _real(sys.base_prefix),
-        _real(sys.prefix),
-        os.path.dirname(_real(sys.executable)),
-        *_site_dirs(),
-        *_pythonpath(),
-    }
+def _installed_paths() -> frozenset[str]:
+    paths = {_real(sys.base_prefix), _real(sys.prefix), os.path.dirname(_real(sys.executable)), *_site_dirs()}
     for d in _site_dirs():
         paths.update(_pth_paths(d))
         paths.update(_editable_finder_paths(d))
-    return tuple(sorted(_minimal(paths)))
+    return frozenset(paths)
+
+
+def runtime_paths() -> tuple[str, ...]:
+    """Host paths a Python job of this interpreter needs, read-only: prefixes, site-packages, package sources."""
+    return tuple(sorted(_minimal({*_installed_paths(), *_pythonpath()})))
 
 
 def package_sources() -> tuple[str, ...]:

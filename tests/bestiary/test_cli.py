@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from bestiary.cli import app
@@ -26,9 +25,10 @@ def test_envs_check_passes(env_id: str) -> None:
     assert "all checks passed" in result.output
 
 
-def test_envs_check_broken_env_exits_1_naming_the_property(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.syspath_prepend(str(TESTS / "envs"))
-    result = runner.invoke(app, ["envs", "check", "broken_envs:MultiLineSummary"], env={"COLUMNS": "250"})
+def test_envs_check_broken_env_exits_1_naming_the_property() -> None:
+    # The check runs in the sandbox, which sees the launcher's PYTHONPATH entries.
+    env = {"COLUMNS": "250", "PYTHONPATH": str(TESTS / "envs")}
+    result = runner.invoke(app, ["envs", "check", "broken_envs:MultiLineSummary"], env=env)
     assert result.exit_code == 1
     assert "failed: broken_envs:MultiLineSummary: metadata" in result.output
 

@@ -109,7 +109,7 @@ def test_resume_after_kill_9_runs_every_trial_exactly_once(workdir: Path) -> Non
     from bestiary.organisms import train_organism
 
     rerun = train_organism(one.spec, fresh)
-    assert rerun.metrics == json.loads((one.run_dir / "metrics.json").read_text())
+    assert rerun.metrics == json.loads((one.run_dir.path / "metrics.json").read_text())
 
 
 def test_failing_trial_is_recorded_retried_and_the_sweep_goes_on(workdir: Path) -> None:
@@ -149,34 +149,11 @@ def test_collect_writes_contract_3(workdir: Path) -> None:
     assert csv.read_text().startswith(",".join(COLUMNS))
 
 
-def test_the_same_trial_in_two_sweeps_is_collected_once(tmp_path: Path) -> None:
-    trial = {
-        "trial_id": "T-w3d2-s0-abc",
-        "env_id": "bestiary/OffSwitch-v0",
-        "failure_mode": "power_seeking",
-        "env_kwargs": {},
-        "algo": "ppo",
-        "params": 81,
-        "width": 3,
-        "depth": 2,
-        "timesteps": 2048,
-        "seed": 0,
-    }
-    block = {
-        "episodes": 10,
-        "violations": 1,
-        "violation_rate": 0.1,
-        "task_successes": 10,
-        "task_success_rate": 1.0,
-        "observed_return": 0.5,
-        "hidden_return": 0.4,
-    }
-    metrics = {"behaviour": {"on": block, "off": block}, "misalignment_gap": 0.0, "precursors": {"value_gap": 0.0}}
-    for sweep in ("a", "b"):
-        d = tmp_path / sweep / trial["trial_id"]
-        d.mkdir(parents=True)
-        (d / "trial.json").write_text(json.dumps(trial))
-        (d / "status.json").write_text(json.dumps({"state": "done"}))
-        (d / "metrics.json").write_text(json.dumps(metrics))
-    df = collect(tmp_path)
-    assert df.trial_id.nunique() == 1 and not df.duplicated(["trial_id", "condition", "metric"]).any()
+def test_the_same_trial_in_two_sweeps_is_collected_once(workdir: Path) -> None:
+    base = TINY.format(name="a").replace("widths: [3, 6]", "widths: [3]").replace("seeds: 2", "seeds: 1")
+    for name in ("a", "b"):
+        text = base.replace("name: a", f"name: {name}")
+        run_sweep(parse_sweep(text), text, workdir / "runs")
+    df = collect(workdir / "runs")
+    assert set(df.sweep) == {"a", "b"} or set(df.sweep) == {"a"}
+    assert df.trial_id.nunique() == 3 and not df.duplicated(["trial_id", "condition", "metric"]).any()

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,8 +17,10 @@ BESTIARY = [sys.executable, "-m", "bestiary.cli"]
 
 
 @pytest.fixture(scope="module")
-def plugin_path(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    target = tmp_path_factory.mktemp("plugin")
+def plugin_path() -> Iterator[dict[str, str]]:
+    # Readable by the sandbox's uid: `envs check` runs the plugin's code in the sandbox.
+    target = Path(tempfile.mkdtemp(prefix="bestiary-plugin-"))
+    target.chmod(0o755)
     subprocess.run(
         [
             sys.executable,
@@ -32,7 +37,8 @@ def plugin_path(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         check=True,
         capture_output=True,
     )
-    return {**os.environ, "PYTHONPATH": str(target), "COLUMNS": "200"}
+    yield {**os.environ, "PYTHONPATH": str(target), "COLUMNS": "200"}
+    shutil.rmtree(target, ignore_errors=True)
 
 
 def test_plugin_env_is_listed(plugin_path: dict[str, str]) -> None:

@@ -25,6 +25,7 @@ from bestiary.organisms import (
     train_organism,
 )
 from bestiary.organisms.files import load_organism
+from bestiary.organisms.rundir import TamperedError
 
 CONTRACT_2 = (
     "trial.json",
@@ -106,8 +107,11 @@ def test_tampered_organism_is_refused(trained: Path, tmp_path: Path) -> None:
     weights.write_bytes(bytes(data))
     with pytest.raises(OrganismFileError, match="modified since it was saved"):
         load_organism(copy)
-    outcome = evaluate_organism(copy)  # inside the sandbox too
-    assert outcome.state == "failed" and "modified since it was saved" in outcome.stderr_tail
+    # The host checks the files against its own record before anything is run.
+    with pytest.raises(TamperedError, match="differs from what the host wrote"):
+        evaluate_organism(copy)
+    result = CliRunner().invoke(app, ["evaluate", str(copy)], env={"COLUMNS": "300"})
+    assert result.exit_code == 2 and "tampered" in result.output
 
 
 def test_a_pickle_in_place_of_the_weights_is_refused(trained: Path) -> None:

@@ -79,20 +79,21 @@ def test_runtime_unreadable_by_the_sandbox_uid(workdir: Path, tmp_path: Path) ->
 def test_bwrap_setup_failure_is_unavailable_not_a_result(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # bwrap failing before it starts the command (as when user namespaces are disabled):
     # simulated with a bind whose source does not exist.
-    real_argv = bw.BwrapBackend._argv
+    real_command = bw.BwrapBackend.command
 
-    def failing_argv(*args):  # type: ignore[no-untyped-def]
-        argv = real_argv(*args)
-        i = argv.index("--remount-ro")
-        return [*argv[:i], "--ro-bind", "/nonexistent-bestiary-source", "/x", *argv[i:]]
+    def failing_command(self, *args):  # type: ignore[no-untyped-def]
+        cmd = real_command(self, *args)
+        i = cmd.argv.index("--remount-ro")
+        cmd.argv[i:i] = ["--ro-bind", "/nonexistent-bestiary-source", "/x"]
+        return cmd
 
-    monkeypatch.setattr(bw.BwrapBackend, "_argv", staticmethod(failing_argv))
+    monkeypatch.setattr(bw.BwrapBackend, "command", failing_command)
+    log = workdir.parent / f"{workdir.name}.audit.jsonl"
     with pytest.raises(SandboxUnavailable, match="could not be set up, so nothing was run") as info:
-        run(TOUCH, workdir)
+        run(TOUCH, workdir, audit_path=log)
     assert info.value.result.reason == "setup_failed"  # type: ignore[attr-defined]
     assert_nothing_ran(workdir)
-    log = (workdir / "audit.jsonl").read_text()
-    assert '"reason": "setup_failed"' in log
+    assert '"reason": "setup_failed"' in log.read_text()
 
 
 def test_unsandboxed_needs_the_explicit_opt_out(workdir: Path) -> None:

@@ -32,8 +32,8 @@ def test_torch_and_sb3_train_inside_and_outputs_come_back(workdir: Path) -> None
     assert result.ok, result.stderr.decode()[-2000:]
     metrics = json.loads(read_output(workdir, "metrics.json"))
     assert metrics["timesteps"] >= 512 and metrics["params"] > 0
-    files = result.audit["outputs"]["files"]
-    assert set(files) == {"metrics.json", "policy.safetensors"}
+    hashes = result.audit["outputs"]["hashes"]
+    assert set(hashes) == {"metrics.json", "policy.safetensors"}
     assert result.layers["seccomp"] and result.layers["landlock"] and result.layers["cgroup"]
 
 
