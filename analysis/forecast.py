@@ -8,7 +8,7 @@ a factor of two (or, the stable lead, came within it and stayed there for every 
 below the reference). Only forecasts whose rungs all lie below the reference emergence
 scale count as forecasts; later ones are marked ``nowcast`` and never give a lead time.
 
-The precursor forecast (SCIENCE.md): fit the smooth precursor trend on the same k rungs
+The precursor forecast (docs/analysis.md): fit the smooth precursor trend on the same k rungs
 and find where it reaches the *critical level* — the precursor's value at the emergence
 scale in other environments (or, with one environment, other seeds) — which forecasts
 the behavioural emergence scale before the behaviour itself has moved.
@@ -145,8 +145,8 @@ def lead_time(rows: list[BacktestRow], stable: bool = False) -> float:
         rows: Backtest rows of one method, in order of k.
         stable: Count only a forecast from which every later one made before the reference (every k
             whose rungs all lie below it) also stayed within ×2, so that one lucky fit followed by
-            misses gives no lead. Without it, the first forecast within ×2 counts (SCIENCE.md's
-            definition).
+            misses gives no lead. Without it, the first forecast within ×2 counts (the definition
+            of docs/analysis.md).
 
     Returns:
         The lead in decades, or nan if no forecast qualifies.

@@ -10,7 +10,8 @@ import numpy as np
 from gymnasium.utils import seeding
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices, VecEnvObs, VecEnvStepReturn
 
-from bestiary.envs.core import FailureModeEnv, Simulator, _regime_code
+from bestiary.envs.core import FailureModeEnv
+from bestiary.envs.simulator import Simulator, regime_code
 
 
 class BatchedVecEnv(VecEnv):
@@ -35,7 +36,7 @@ class BatchedVecEnv(VecEnv):
             raise ValueError(f"num_envs must be at least 1, got {num_envs}")
         self.env = env
         self.sim = Simulator(env, num_envs)
-        self.sim.regime[:] = env.default_oversight if oversight is None else _regime_code(oversight)
+        self.sim.regime[:] = env.default_oversight if oversight is None else regime_code(oversight)
         self._actions = np.zeros(num_envs, dtype=np.int64)
         super().__init__(num_envs, env.observation_space, env.action_space)
 
@@ -46,7 +47,7 @@ class BatchedVecEnv(VecEnv):
                 self.sim.set_generator(i, seeding.np_random(seed)[0])
         for i, options in enumerate(self._options):
             if options and "oversight" in options:
-                self.sim.regime[i] = _regime_code(options["oversight"])
+                self.sim.regime[i] = regime_code(options["oversight"])
         obs = self.sim.reset(np.arange(self.num_envs))
         self.reset_infos = [self.sim.reset_info(i) for i in range(self.num_envs)]
         self._reset_seeds()

@@ -125,7 +125,6 @@ class CgroupV1(Cgroup):
         _write(self.dirs["pids"] / "pids.max", str(pids))
         _write(self.dirs["cpu"] / "cpu.cfs_period_us", "100000")
         _write(self.dirs["cpu"] / "cpu.cfs_quota_us", str(max(int(cpus * 100_000), 1000)))
-        self.memory_bytes, self.pids_max = memory_bytes, pids
 
     def procs_files(self) -> list[Path]:  # noqa: D102
         return [d / "cgroup.procs" for d in self.dirs.values()]
