@@ -18,8 +18,10 @@ FRONT_DOOR = [
 ]  # fmt: skip
 RULES = {
     # folder: (what it is, forbidden import prefixes)
-    "envs": ("imports nothing else of Bestiary's", ["bestiary.organisms", "bestiary.sandbox", "bestiary.analysis", *FRONT_DOOR]),
-    "sandbox": ("imports nothing else of Bestiary's", ["bestiary.envs", "bestiary.organisms", "bestiary.analysis", *FRONT_DOOR]),
+    "envs": ("imports nothing else of Bestiary's", ["bestiary.organisms", "bestiary.sandbox", "bestiary.analysis",
+                                                     *FRONT_DOOR]),
+    "sandbox": ("imports nothing else of Bestiary's", ["bestiary.envs", "bestiary.organisms", "bestiary.analysis",
+                                                        *FRONT_DOOR]),
     "analysis": (
         "reads the results table only (no torch, SB3, environments or organisms)",
         ["torch", "stable_baselines3", "sb3_contrib", "gymnasium", "bestiary.envs", "bestiary.organisms",

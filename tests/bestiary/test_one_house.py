@@ -77,7 +77,7 @@ def editable_plugin() -> Iterator[tuple[Path, str]]:
     base = Path("/tmp") / f"bestiary-editable-{os.getpid()}"
     shutil.rmtree(base, ignore_errors=True)
     shutil.copytree(ROOT / "examples" / "plugin_env", base, ignore=shutil.ignore_patterns("build", "*.egg-info"))
-    for dirpath, dirnames, filenames in os.walk(base):
+    for dirpath, _, filenames in os.walk(base):
         os.chmod(dirpath, 0o755)
         for f in filenames:
             os.chmod(os.path.join(dirpath, f), 0o644)
