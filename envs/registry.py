@@ -17,14 +17,16 @@ import sys
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gymnasium
 from gymnasium.envs.registration import EnvSpec, load_env_creator
-from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
 
 from bestiary.envs.core import EnvDescription, FailureModeEnv
 from bestiary.envs.errors import EnvError, UnknownEnvironmentError
+
+if TYPE_CHECKING:  # importing stable-baselines3 imports torch: only where a VecEnv is made
+    from stable_baselines3.common.vec_env import VecEnv
 
 ENTRY_POINT_GROUP = "bestiary.envs"
 NAMESPACE = "bestiary"
@@ -213,6 +215,8 @@ def make_vec(env_id: str, n_envs: int, seed: int | None = None, oversight: str =
         oversight: Oversight regime of every copy.
         **kwargs: Knob values merged over the registered ones.
     """
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
     from bestiary.envs.vector import BatchedVecEnv
 
     cls = env_class(env_id)

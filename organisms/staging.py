@@ -233,6 +233,11 @@ def remove_tree(path: Path) -> None:
     shutil.rmtree(path)
 
 
+def worker_command(unit: Unit, unit_dir: Path) -> tuple[str, ...]:
+    """The program the sandbox runs for a unit: Bestiary's worker, given the staging directory."""
+    return (sys.executable, "-m", "bestiary.organisms.worker", str(unit_dir))
+
+
 def run_unit(
     unit: Unit,
     staging_root: Path,
@@ -258,8 +263,7 @@ def run_unit(
     try:
         policy = options.policy()
         prepare(unit, unit_dir, None if options.unsandboxed else sandbox_uid_for(policy))
-        command = (sys.executable, "-m", "bestiary.organisms.worker", str(unit_dir))
-        launch = Launch(command, unit_dir, policy, None, _progress_sink(progress))
+        launch = Launch(worker_command(unit, unit_dir), unit_dir, policy, None, _progress_sink(progress))
         backend = "none" if options.unsandboxed else options.backend
         result = get_backend(backend, allow_unsandboxed=options.unsandboxed).run(launch)
         trials = read_back(unit, unit_dir)

@@ -26,7 +26,7 @@ MAX_JSON_BYTES = 4 * 1024 * 1024
 MAX_JSON_DEPTH = 32
 MAX_INT_DIGITS = 40
 MAX_INVENTORY_ENTRIES = 250_000
-MAX_HASHED_FILES = 256
+MAX_HASHED_FILES = 128
 MAX_HASHED_BYTES = 256 * 1024 * 1024
 SAMPLES = 16
 
@@ -296,4 +296,4 @@ def _count_file(
     finally:
         os.close(fd)
     inv.hashed_bytes += n
-    hashes[rel[:300]] = digest
+    hashes[rel[:200]] = digest

@@ -227,7 +227,10 @@ def report_cmd(
     if table.empty:
         raise fail(f"{source} holds no trials yet: run the sweep first (bestiary sweep SPEC.yaml)")
     out = Path(output) if output else (src if src.is_dir() else src.parent) / "report.html"
-    paths = build_report(
-        table, out, x=x, tau=tau, precursor=precursor or DEFAULT_PRECURSOR, n_boot=n_boot, provenance=prov
-    )
+    try:
+        paths = build_report(
+            table, out, x=x, tau=tau, precursor=precursor or DEFAULT_PRECURSOR, n_boot=n_boot, provenance=prov
+        )
+    except OSError as exc:
+        raise fail(f"cannot write the report to {out}: {exc.strerror or exc}") from exc
     console.print(Text("report: " + ", ".join(str(p) for p in paths.values())))
