@@ -68,7 +68,7 @@ CASES = [
         "nan_value",
         "m = load('metrics.json'); m['misalignment_gap'] = float('nan'); dump('metrics.json', m)",
         "malformed_output",
-    ),  # fmt: skip
+    ),
     Case(
         "metrics_of_another_trial",
         "m = load('metrics.json'); m['trial_id'] = 'OffSwitch-w99d2-s0-0000000000'; dump('metrics.json', m)",
