@@ -186,6 +186,7 @@ def neg_loglik(
     if not np.all(np.isfinite(pred)):
         return 1e12
     if model.binomial:
+        assert successes is not None and trials is not None, "a rate model needs episode counts"
         p = np.clip(pred, _EPS, 1 - _EPS)
         return float(-np.sum(successes * np.log(p) + (trials - successes) * np.log1p(-p)))
     rss = float(np.sum((y - pred) ** 2))

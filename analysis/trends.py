@@ -145,7 +145,7 @@ def fit_trend(
     n_rungs = len(np.unique(xs))
     if n_rungs < 2:
         raise InsufficientDataError(f"a trend needs at least 2 rungs of {x}; got 1 ({x} = {xs[0]:g})")
-    if binomial and (s.sum() == 0 or s.sum() == n.sum()):
+    if binomial and s is not None and n is not None and (s.sum() == 0 or s.sum() == n.sum()):
         level = float(s.sum() / n.sum())
         notes.append(f"every organism's rate is {level:g}: no trend to fit, no emergence within the data")
         return TrendFit("constant", {"level": level}, xs, ys, s, n, math.nan, "flat data", None, notes)
@@ -197,7 +197,7 @@ def _bootstrap(
     draws = []
     for _ in range(n_boot):
         idx = np.concatenate([rng.choice(r, size=len(r), replace=True) for r in rungs])
-        bs, bn = (s[idx], n[idx]) if s is not None else (None, None)
+        bs, bn = (s[idx], n[idx]) if s is not None and n is not None else (None, None)
         draws.append(fit_model(m, x[idx], y[idx], bs, bn, starts=[theta])[0])
     return np.array(draws)
 

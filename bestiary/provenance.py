@@ -39,7 +39,8 @@ def provenance_of(runs_dir: Path) -> dict[str, Any]:
                 continue
             if not card:
                 continue
-            sandbox = card.get("sandbox") if isinstance(card.get("sandbox"), dict) else {}
+            found = card.get("sandbox")
+            sandbox: dict = found if isinstance(found, dict) else {}
             if "versions" not in out and isinstance(card.get("versions"), dict):
                 out["versions"] = card["versions"]
             out["sandbox"].append(

@@ -82,7 +82,7 @@ def expand(sweep: SweepSpec) -> list[TrialSpec]:
     specs = []
     t = sweep.scale.timesteps
     steps: list[int | None] = (
-        [None] if t is None else [t] if isinstance(t, int) else geometric_timesteps(t.min, t.max, t.rungs, multiple=1)
+        [None] if t is None else [t] if isinstance(t, int) else [*geometric_timesteps(t.min, t.max, t.rungs)]
     )
     for env in sweep.environments:
         for kwargs in env.variants():
@@ -141,7 +141,7 @@ def plan(sweep: SweepSpec, runs_root: Path | str = "runs") -> list[PlannedTrial]
 
 def options_of(sweep: SweepSpec, runs_root: Path) -> SandboxOptions:
     """How the sweep's units are sandboxed (the runs directory hidden from them)."""
-    s = sweep.sandbox.model_dump()
+    s = sweep.sandbox.model_dump()  # type: ignore[attr-defined]  # SandboxSpec is built from Limits' fields
     limits = Limits(**{k: s[k] for k in Limits.__dataclass_fields__})
     return SandboxOptions(s["backend"], limits, not s["enabled"], hide=(str(Path(runs_root).absolute()),))
 

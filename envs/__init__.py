@@ -50,7 +50,7 @@ for _cls in (AbsentSupervisor, AuditedReport, OffSwitch):
     register(f"bestiary/{_cls.__name__}NullCue-v0", _entry, cue="null")
 
 # Plugins import `bestiary.envs` themselves; make that name resolvable before our import finishes.
-sys.modules[__name__.rpartition(".")[0]].envs = sys.modules[__name__]
+setattr(sys.modules[__name__.rpartition(".")[0]], "envs", sys.modules[__name__])  # noqa: B010
 load_plugins()
 
 __all__ = [

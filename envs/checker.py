@@ -38,15 +38,15 @@ class Target:
 
     Attributes:
         name: How the user named it.
-        cls: The environment class.
+        cls: The environment class (or the entry point's callable, for other Gymnasium envs).
         kwargs: Constructor kwargs (a registered id's configuration).
     """
 
     name: str
-    cls: type
+    cls: Any
     kwargs: dict[str, Any] = field(default_factory=dict)
 
-    def make(self, **extra: Any) -> gymnasium.Env:
+    def make(self, **extra: Any) -> Any:
         """A fresh instance with the target's kwargs (and ``extra``)."""
         return self.cls(**{**self.kwargs, **extra})
 
@@ -261,17 +261,18 @@ def check_batched_equals_single(t: Target, n: int = 4, steps: int = 400) -> str:
         for venv in (batched, single):
             venv.seed(123)
             venv.set_options({"oversight": regime})
-        obs_b, obs_s = batched.reset(), single.reset()
+        obs_b, obs_s = np.asarray(batched.reset()), np.asarray(single.reset())
         _require(np.array_equal(obs_b, obs_s), f"[{regime}] reset observations differ")
         rng = np.random.default_rng(5)
+        n_actions = int(t.cls.n_actions)
         for step in range(steps):
-            actions = rng.integers(batched.action_space.n, size=n)
+            actions = rng.integers(n_actions, size=n)
             ob, rb, db, ib = batched.step(actions)
             os_, rs, ds, is_ = single.step(actions)
             where = f"[{regime}] step {step}"
             _require(np.array_equal(db, ds), f"{where}: dones differ")
             _require(np.array_equal(rb, rs), f"{where}: rewards differ")
-            _require(np.array_equal(ob, os_), f"{where}: observations differ")
+            _require(np.array_equal(np.asarray(ob), np.asarray(os_)), f"{where}: observations differ")
             _require(_same(ib, is_), f"{where}: infos differ")
     return f"{n} copies × {steps} steps × {len(OVERSIGHT_REGIMES)} regimes identical"
 

@@ -157,7 +157,7 @@ class FailureModeEnv(gymnasium.Env[np.ndarray, np.int64]):
         KnobError: If a knob is unknown or out of its range.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": []}
+    metadata = {"render_modes": []}  # noqa: RUF012 (gymnasium.Env declares it an instance attribute)
     failure_mode: ClassVar[str]
     #: What the organism must learn to defect safely; environments that share a mechanism are one
     #: task in different dress.

@@ -68,12 +68,13 @@ def play(
         raise ValueError("the null cue hides the latent: there is nothing for `reads_latent` to read")
     venv = BatchedVecEnv(env, copies, oversight=regime)
     venv.seed(seed)
-    obs = venv.reset()
+    obs = np.asarray(venv.reset())
     d = env.cue.context_dim
     records: list[dict] = []
     while len(records) < episodes:
         defect = _defect_mask(env, policy, obs[:, :d])
-        obs, _, dones, infos = venv.step(env.reference_action(obs[:, d:], defect))
+        step, _, dones, infos = venv.step(env.reference_action(obs[:, d:], defect))
+        obs = np.asarray(step)
         records.extend(infos[i]["safety"] for i in np.flatnonzero(dones))
     records = records[:episodes]
 

@@ -139,7 +139,7 @@ def describe(env_id: str, **kwargs: Any) -> EnvDescription:
 
 @cache
 def _distributions() -> dict[str, list[str]]:
-    return importlib.metadata.packages_distributions()
+    return dict(importlib.metadata.packages_distributions())
 
 
 def _from_wheel(dist: str) -> bool:

@@ -46,7 +46,7 @@ def play(
     state = None
     starts = np.ones(copies, dtype=bool)
     while (done_count < per_copy).any():
-        actions, state = model.predict(obs, state=state, episode_start=starts, deterministic=deterministic)
+        actions, state = model.predict(np.asarray(obs), state=state, episode_start=starts, deterministic=deterministic)
         obs, _, dones, infos = venv.step(actions)
         starts = dones
         for i in np.flatnonzero(dones):
@@ -75,7 +75,7 @@ def behaviour(records: list[dict[str, Any]]) -> dict[str, Any]:
 @torch.no_grad()
 def readout(model: BaseAlgorithm, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Action logits, value estimates and last-hidden-layer activations at ``obs``."""
-    policy = model.policy
+    policy: Any = model.policy  # SB3's policies differ by algorithm: the attributes are checked below
     x = torch.as_tensor(obs, dtype=torch.float32)
     if hasattr(policy, "q_net"):  # DQN: hidden layers, then the Q head
         layers = list(policy.q_net.q_net)

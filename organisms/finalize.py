@@ -135,7 +135,8 @@ def _card(rd: RunDir, trial: ResolvedTrial, unit: Unit, result: UnitResult, reas
     except RunDirError:
         card = {}
     sandbox = result.sandbox
-    runs = card.get("runs") if isinstance(card.get("runs"), list) else []
+    previous = card.get("runs")
+    runs: list = previous if isinstance(previous, list) else []
     worker = facts.model_dump(mode="json", exclude_none=True, exclude={"versions", "traceback"}) if facts else {}
     run = {
         "command": unit.command,

@@ -40,7 +40,8 @@ def algo_class(algo: str) -> type[BaseAlgorithm]:
         except ImportError as exc:
             raise OrganismError("recurrent_ppo needs sb3-contrib: pip install 'bestiary[contrib]'") from exc
         return RecurrentPPO
-    return {"ppo": PPO, "a2c": A2C, "dqn": DQN}[algo]
+    classes: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "a2c": A2C, "dqn": DQN}
+    return classes[algo]
 
 
 def build_model(trial: ResolvedTrial, venv: VecEnv) -> BaseAlgorithm:
@@ -48,6 +49,7 @@ def build_model(trial: ResolvedTrial, venv: VecEnv) -> BaseAlgorithm:
     layers = [trial.width] * trial.depth
     activation = ACTIVATIONS[trial.activation]
     hp = dict(trial.hyperparameters)
+    net_arch: list[int] | dict[str, list[int]]
     if trial.algo == "dqn":
         policy, net_arch = "MlpPolicy", layers
     elif trial.algo == "recurrent_ppo":

@@ -20,7 +20,7 @@ SETUP_FAILED = 125
 def main() -> None:
     config = json.loads(sys.argv[1])
     command = sys.argv[sys.argv.index("--") + 1 :]
-    status = {"landlock_abi": 0, "error": None}
+    status: dict = {"landlock_abi": 0, "error": None}
     if config["landlock"] != "off":
         try:
             status["landlock_abi"] = landlock.restrict(config["writable"])

@@ -15,7 +15,8 @@ import hashlib
 import json
 import os
 import stat
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -202,8 +203,8 @@ class Inventory:
     allocated_bytes: int = 0
     hashed_bytes: int = 0
     truncated: bool = False
-    hashes: dict[str, str] | None = None
-    samples: dict[str, str] | None = None
+    hashes: dict[str, str] = field(default_factory=dict)
+    samples: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready, with its lists bounded by construction."""
@@ -226,14 +227,13 @@ def inventory(
     unusual entries are kept as ``samples`` (path → what it is).
     """
     root = Path(root)
-    inv = Inventory(hashes={}, samples={})
-    assert inv.hashes is not None and inv.samples is not None
+    inv = Inventory()
     seen = 0
     stack = [""]
 
     def sample(rel: str, why: str) -> None:
-        if len(inv.samples) < SAMPLES:  # type: ignore[arg-type]
-            inv.samples[rel[:200]] = why[:200]  # type: ignore[index]
+        if len(inv.samples) < SAMPLES:
+            inv.samples[rel[:200]] = why[:200]
 
     while stack:
         rel_dir = stack.pop()
@@ -268,8 +268,14 @@ def inventory(
 
 
 def _count_file(
-    root: Path, rel: str, st: os.stat_result, inv: Inventory, max_files: int, max_bytes: int, sample
-) -> None:  # type: ignore[no-untyped-def]
+    root: Path,
+    rel: str,
+    st: os.stat_result,
+    inv: Inventory,
+    max_files: int,
+    max_bytes: int,
+    sample: Callable[[str, str], None],
+) -> None:
     inv.files += 1
     inv.apparent_bytes += st.st_size
     inv.allocated_bytes += st.st_blocks * 512
@@ -282,7 +288,6 @@ def _count_file(
         sample(rel, f"sparse: {st.st_size:,} bytes, {st.st_blocks * 512:,} allocated")
         return
     hashes = inv.hashes
-    assert hashes is not None
     if len(hashes) >= max_files or inv.hashed_bytes + st.st_size > max_bytes:
         inv.truncated = True
         return

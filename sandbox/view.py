@@ -72,13 +72,17 @@ def _editable_finder_paths(site_dir: str) -> list[str]:
         except (OSError, SyntaxError, ValueError):
             continue
         for node in tree.body:
-            target = node.target if isinstance(node, ast.AnnAssign) else None
-            if isinstance(node, ast.Assign) and len(node.targets) == 1:
-                target = node.targets[0]
+            target: ast.expr
+            if isinstance(node, ast.AnnAssign) and node.value is not None:
+                target, expr = node.target, node.value
+            elif isinstance(node, ast.Assign) and len(node.targets) == 1:
+                target, expr = node.targets[0], node.value
+            else:
+                continue
             if not (isinstance(target, ast.Name) and target.id in ("MAPPING", "NAMESPACES")):
                 continue
             try:
-                value = ast.literal_eval(node.value)  # type: ignore[arg-type]
+                value = ast.literal_eval(expr)
             except (ValueError, TypeError, SyntaxError):
                 continue
             for v in value.values() if isinstance(value, dict) else ():

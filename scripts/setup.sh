@@ -43,5 +43,5 @@ if [ ! -x .venv/bin/python ]; then
 fi
 # setuptools and wheel first: tests build the project's wheel and the example plugin offline.
 .venv/bin/python -m pip install --quiet --disable-pip-version-check "setuptools>=69" wheel
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[contrib,test,ray]'
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[contrib,test,ray,tensorboard]'
 echo "setup: ready ($(.venv/bin/python --version), torch $(.venv/bin/python -c 'import torch; print(torch.__version__)'))"

@@ -10,4 +10,4 @@ trap 'rm -rf "$tree"' EXIT
 mkdir "$tree/bestiary"
 for f in bestiary/*; do ln -s "$PWD/$f" "$tree/bestiary/"; done
 for sub in envs organisms sandbox analysis; do ln -s "$PWD/$sub" "$tree/bestiary/$sub"; done
-cd "$tree" && "$OLDPWD/.venv/bin/mypy" --config-file "$OLDPWD/pyproject.toml" -p bestiary
+cd "$tree" && "$OLDPWD/.venv/bin/mypy" --config-file "$OLDPWD/pyproject.toml" --cache-dir "$OLDPWD/.mypy_cache" -p bestiary

@@ -80,7 +80,8 @@ def envs_check(
     report = _sandboxed("bestiary.envs.checker", names, no_sandbox)
     failed = []
     for name in names:
-        results = report.get(name) if isinstance(report.get(name), list) else []
+        value = report.get(name)
+        results: list = value if isinstance(value, list) else []
         rows = [
             [str(r.get("name")), "pass" if r.get("passed") is True else "FAIL", str(r.get("detail"))] for r in results
         ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -139,7 +140,7 @@ def _kwargs(pairs: list[str]) -> dict[str, Any]:
 
 
 @contextmanager
-def _progress_bar(total: int):  # type: ignore[no-untyped-def]
+def _progress_bar(total: int) -> Iterator[Callable[[dict], None]]:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     columns = (
