@@ -146,8 +146,8 @@ def collect(runs_dir: Path | str) -> pd.DataFrame:
                 f"{runs_dir} holds no sweep (no plan.json below it) and is not a run directory; "
                 f"run `bestiary sweep` first"
             )
-        for d in sweeps:
-            for tid in planned_ids(d) or []:
+        for d in sweeps:  # trials in id order: the table's order does not depend on the plan's
+            for tid in sorted(planned_ids(d) or []):
                 rows += trial_rows(RunDir(d / tid), d.name)
     df = pd.DataFrame(rows, columns=[*COLUMNS, *EXTRA_COLUMNS])
     if not df.empty:

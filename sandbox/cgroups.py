@@ -274,7 +274,8 @@ def remove_stale(root: Path = CGROUP_ROOT, older_than: float = STALE_SECONDS) ->
             continue
         for d in children:
             try:
-                if now - d.stat().st_mtime < older_than or (d / "cgroup.procs").read_text().strip():
+                procs = (d / "cgroup.procs").read_text() if (d / "cgroup.procs").exists() else ""
+                if now - d.stat().st_mtime < older_than or procs.strip():
                     continue
                 d.rmdir()
                 removed += 1
