@@ -44,7 +44,7 @@ def test_a_backend_registers_through_an_entry_point(monkeypatch: pytest.MonkeyPa
 
 
 def test_an_unknown_backend_names_the_available_ones() -> None:
-    with pytest.raises(ValueError, match="available: .*bwrap"):
+    with pytest.raises(ValueError, match=r"available: .*bwrap"):
         get_backend("firecracker-nope")
 
 
