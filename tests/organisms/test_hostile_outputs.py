@@ -194,7 +194,9 @@ class MP:
 rd, outcome = H.run_case(H.Case("bounds", "", "ok"), Path({workdir!r}), MP())
 audit = Path(rd.path, "audit.jsonl").read_bytes()
 u = resource.getrusage(resource.RUSAGE_SELF)
-print(json.dumps({{"reason": outcome.reason, "cpu": u.ru_utime + u.ru_stime, "maxrss_mb": u.ru_maxrss / 1024,
+# VmHWM, not ru_maxrss: Linux keeps ru_maxrss across exec, so it would count the parent's peak.
+hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM"))
+print(json.dumps({{"reason": outcome.reason, "cpu": u.ru_utime + u.ru_stime, "maxrss_mb": hwm / 1024,
                   "audit_bytes": len(audit), "outputs": json.loads(audit)["outputs"]}}))
 """
 
