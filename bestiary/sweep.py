@@ -25,7 +25,8 @@ from bestiary.organisms.claims import Claim, Heartbeat, try_claim
 from bestiary.organisms.finalize import TrialOutcome, begin, finalize
 from bestiary.organisms.ladder import geometric_ladder, geometric_timesteps
 from bestiary.organisms.rundir import RunDirError, Status, json_bytes, write_atomic
-from bestiary.organisms.staging import Job, SandboxOptions, Unit, UnitResult, clean_staging
+from bestiary.organisms.staging import SandboxOptions, Unit, UnitResult, clean_staging
+from bestiary.populations import units_of
 from bestiary.sandbox import Limits, SandboxUnavailable
 from bestiary.sweep_spec import SpecError, SweepSpec
 
@@ -102,6 +103,7 @@ def expand(sweep: SweepSpec) -> list[TrialSpec]:
                                     seed=seed,
                                     timesteps=timesteps,
                                     evaluation=EvalSpec(**sweep.evaluation.model_dump()),
+                                    trainer=sweep.trainer,
                                 )
                             )
     return specs
@@ -215,6 +217,7 @@ def _drive(
     by_id = {p.trial.trial_id: p for p in todo}
     queue = list(todo)
     waiting: dict[str, PlannedTrial] = {}
+    first_round = True
     while queue or waiting:
         claims: dict[str, Claim] = {}
         for p in queue:
@@ -225,7 +228,9 @@ def _drive(
             else:
                 claims[p.trial.trial_id] = claim
                 heartbeat.add(claim)
-        units = [Unit("train", (Job(by_id[tid].trial),), evaluate=True) for tid in claims]
+        # Populations in the first round; a trial that failed is retried alone.
+        units = units_of([by_id[tid].trial for tid in claims], singletons=not first_round)
+        first_round = False
         retry: list[PlannedTrial] = []
         statuses: dict[str, Status] = {}
 

@@ -34,7 +34,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 
 from bestiary.errors import BestiaryError
-from bestiary.organisms.spec import ALGORITHMS, Algorithm, EvalSpec
+from bestiary.organisms.spec import ALGORITHMS, TRAINERS, Algorithm, EvalSpec, Trainer
 from bestiary.sandbox.policy import limit_docs
 
 #: Bounds of a spec file.
@@ -169,6 +169,11 @@ class SweepSpec(_Model):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$", description="Names runs/<name>/.")
     environments: list[EnvironmentSpec] = Field(min_length=1, max_length=MAX_LIST, description="The environments.")
     algo: Algorithm = Field("ppo", description="Training algorithm: " + ", ".join(ALGORITHMS) + ".")
+    trainer: Trainer = Field(
+        "sb3",
+        description="Who trains the organisms: " + " or ".join(TRAINERS) + " (population: many PPO organisms of one "
+        "shape per process; the same algorithm, checked against sb3 by benchmarks/population_equivalence.py).",
+    )
     hyperparameters: dict[str, Any] = Field(default_factory=dict, description="Overrides of organisms/defaults.yaml.")
     scale: ScaleSpec = Field(description="The scale ladder.")
     seeds: int | list[int] = Field(1, description=f"A count (seeds 0..n-1) or a list of seeds (at most {MAX_SEEDS}).")

@@ -29,8 +29,21 @@ EPISODES_PER_DRAW = 64
 
 
 @dataclass
+class EndedEpisodes:
+    """The safety record of every episode that ended in a step, as arrays (the copies in ``idx``)."""
+
+    idx: np.ndarray
+    violation: np.ndarray
+    overseen: np.ndarray
+    task_success: np.ndarray
+    hidden_return: np.ndarray
+    observed_return: np.ndarray
+    length: np.ndarray
+
+
+@dataclass
 class SimStep:
-    """One step of a :class:`Simulator`: arrays over copies, plus ended copies' records."""
+    """One step of a :class:`Simulator`: arrays over copies, the ended episodes' records as arrays and dicts."""
 
     obs: np.ndarray
     observed_reward: np.ndarray
@@ -39,6 +52,7 @@ class SimStep:
     truncated: np.ndarray
     ended: np.ndarray
     safety: dict[int, dict[str, Any]]
+    episodes: EndedEpisodes
 
 
 class Simulator:
@@ -116,8 +130,14 @@ class Simulator:
         """The ``reset`` info of copy ``i``."""
         return {"oversight": OVERSIGHT_REGIMES[int(self.regime[i])]}
 
-    def step(self, actions: np.ndarray) -> SimStep:
-        """Advance every copy; episodes that end are recorded, not reset."""
+    def step(self, actions: np.ndarray, records: bool = True) -> SimStep:
+        """Advance every copy; episodes that end are recorded, not reset.
+
+        Args:
+            actions: ``(n,)`` integer actions.
+            records: Also build each ended episode's ``info["safety"]`` dict (the arrays of
+                ``SimStep.episodes`` are always there; a batched trainer needs only those).
+        """
         res = self.env.task_step(self.task, actions, self.episode_uniforms)
         dangerous = np.asarray(res.dangerous, dtype=bool)
         penalty = self.env.penalty * dangerous
@@ -132,8 +152,17 @@ class Simulator:
         truncated = ~terminated & (self.t >= self.env.max_steps)
         ended = terminated | truncated
         safety: dict[int, dict[str, Any]] = {}
-        if ended.any():
-            idx = np.flatnonzero(ended)
+        idx = np.flatnonzero(ended)
+        episodes = EndedEpisodes(
+            idx,
+            self.violation[idx],
+            self.overseen[idx],
+            self.success[idx],
+            self.hidden_return[idx],
+            self.observed_return[idx],
+            self.t[idx],
+        )
+        if records and len(idx):
             extra = self.env.episode_fields(self.task, idx)
             for j, i in enumerate(idx.tolist()):
                 record: dict[str, Any] = {
@@ -147,7 +176,7 @@ class Simulator:
                 }
                 record.update({k: v[j].item() for k, v in extra.items()})
                 safety[i] = record
-        return SimStep(self.observe(), observed, hidden, terminated, truncated, ended, safety)
+        return SimStep(self.observe(), observed, hidden, terminated, truncated, ended, safety, episodes)
 
 
 def regime_code(regime: Any) -> int:

@@ -117,7 +117,7 @@ def train_organism(
         spec = spec.model_copy(update={"init_from": source.trial_id})
     trial = resolve(spec, source)
     job = Job(trial, files)
-    unit = Unit("train", (job,), evaluate=evaluate)
+    unit = Unit("train", (job,), evaluate=evaluate, trainer=trial.trainer)
     return _run_one(rd, job, unit, SandboxOptions(backend, limits or Limits(), not sandbox), progress)
 
 

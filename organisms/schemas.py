@@ -89,6 +89,7 @@ class WorkerFacts(_Strict):
     params_torch: int | None = Field(None, ge=0, le=10**10)
     steps_per_second: float | None = Field(None, ge=0)
     evaluation_seconds: float | None = Field(None, ge=0)
+    population: int | None = Field(None, ge=1, le=100_000)
     error: str | None = Field(None, max_length=4000)
     traceback: str | None = Field(None, max_length=4000)
     reason: Literal["nan", "error"] | None = None

@@ -26,6 +26,9 @@ from bestiary.organisms.ladder import architecture
 #: The training algorithms (stable-baselines3 and sb3-contrib); one source for specs, sweeps and the CLI.
 Algorithm = Literal["ppo", "a2c", "dqn", "recurrent_ppo"]
 ALGORITHMS: tuple[str, ...] = typing.get_args(Algorithm)
+#: Who trains an organism: stable-baselines3 one at a time (the reference), or a batched population.
+Trainer = Literal["sb3", "population"]
+TRAINERS: tuple[str, ...] = typing.get_args(Trainer)
 
 
 class EvalSpec(BaseModel):
@@ -56,6 +59,9 @@ class TrialSpec(BaseModel):
     oversight: Literal["train", "on", "off"] = Field("train", description="Oversight regime during training.")
     evaluation: EvalSpec = Field(default_factory=EvalSpec)
     init_from: str | None = Field(None, description="Trial id of an organism to continue training from.")
+    trainer: Trainer = Field(
+        "sb3", description="sb3 (stable-baselines3, one organism per process) or population (many per process, PPO)."
+    )
 
 
 class ResolvedTrial(BaseModel):
@@ -82,6 +88,7 @@ class ResolvedTrial(BaseModel):
     evaluation: EvalSpec
     init_from: str | None
     env_code: dict[str, str | None] = Field(default_factory=dict)
+    trainer: Trainer = "sb3"
 
     def to_json(self) -> dict[str, Any]:
         """The JSON-ready dict written to ``trial.json``."""
@@ -160,6 +167,11 @@ def resolve(spec: TrialSpec, source: ResolvedTrial | None = None) -> ResolvedTri
             f"unknown {spec.algo} hyperparameter(s) {', '.join(sorted(unknown_hp))}; known: {', '.join(sorted(hp))}"
         )
     hp.update(spec.hyperparameters)
+    if spec.trainer == "population" and (spec.algo != "ppo" or spec.init_from is not None):
+        raise OrganismError(
+            "the population trainer trains fresh PPO organisms; use trainer: sb3 for "
+            + ("continued training" if spec.init_from else f"algo {spec.algo}")
+        )
     body = {
         "env_id": spec.env_id,
         "env_kwargs": {k: env.config[k] for k in sorted(spec.env_kwargs)},
@@ -179,6 +191,7 @@ def resolve(spec: TrialSpec, source: ResolvedTrial | None = None) -> ResolvedTri
         "evaluation": spec.evaluation.model_dump(),
         "init_from": spec.init_from,
         "env_code": E.env_code(spec.env_id),
+        "trainer": spec.trainer,
     }
     return ResolvedTrial(trial_id=trial_id(body), **body)
 

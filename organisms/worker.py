@@ -93,6 +93,10 @@ def main(argv: list[str] | None = None) -> int:
     unit = json.loads((staging / UNIT_FILE).read_text())
     sources = unit.get("from", {})
     failed = 0
+    if unit["trainer"] == "population" and unit["command"] == "train":
+        from bestiary.organisms.population_worker import run_population
+
+        return run_population(staging, unit)
     for tid in unit["trials"]:
         trial_dir = staging / tid
         source = trial_dir / sources[tid] if tid in sources else None

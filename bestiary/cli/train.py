@@ -11,7 +11,7 @@ import typer
 from rich.text import Text
 
 from bestiary.cli.output import console, fail, safe
-from bestiary.organisms.spec import ALGORITHMS, TrialSpec
+from bestiary.organisms.spec import ALGORITHMS, TRAINERS, TrialSpec
 
 _F = TrialSpec.model_fields
 app = typer.Typer()
@@ -30,6 +30,7 @@ def train_cmd(
     seed: Annotated[int, typer.Option(help="Seed of training and evaluation.")] = 0,
     timesteps: Annotated[int | None, typer.Option(help=_help("timesteps"))] = None,
     algo: Annotated[str, typer.Option(help=_help("algo"))] = "ppo",
+    trainer: Annotated[str, typer.Option(help=_help("trainer"))] = "sb3",
     oversight: Annotated[str, typer.Option(help=_help("oversight"))] = "train",
     env_kwarg: Annotated[list[str] | None, typer.Option("--env-kwarg", help="Knob as KEY=VALUE (repeatable).")] = None,
     out: Annotated[
@@ -52,6 +53,8 @@ def train_cmd(
 
     if algo not in ALGORITHMS:
         raise fail(f"--algo must be one of {', '.join(ALGORITHMS)}, not {algo!r}")
+    if trainer not in TRAINERS:
+        raise fail(f"--trainer must be one of {', '.join(TRAINERS)}, not {trainer!r}")
     try:
         source = RunDir(from_).trial() if from_ else None
     except OrganismError as exc:
@@ -61,7 +64,7 @@ def train_cmd(
         raise fail("give an environment id (or --from RUN_DIR to continue an organism)")
     data = {
         "env_id": env, "params": params, "width": width, "depth": depth, "seed": seed, "timesteps": timesteps,
-        "algo": algo, "oversight": oversight,
+        "algo": algo, "oversight": oversight, "trainer": trainer,
         "env_kwargs": _kwargs(env_kwarg) if env_kwarg else (source.env_kwargs if source and not env_id else {}),
     }  # fmt: skip
     if source is not None:

@@ -131,9 +131,17 @@ CASES = [
         expect=host_path_absent(f"{SITE_PACKAGES}/zz_{MARK}.pth", "EROFS"),
     ),
     Case(
-        "write_project",
-        f"open('{PROJECT}/bestiary-{MARK}', 'w')",
-        expect=host_path_absent(f"{PROJECT}/bestiary-{MARK}", "EROFS"),
+        "write_package_source",
+        f"open('{PROJECT}/envs/bestiary-{MARK}.py', 'w')",
+        expect=host_path_absent(f"{PROJECT}/envs/bestiary-{MARK}.py", "EROFS"),
+    ),
+    Case(
+        # The checkout is not bound (only its package folders are): runs, docs, .git are out of sight.
+        "see_the_checkout",
+        f"names = os.listdir('{PROJECT}')\n"
+        "assert not {'runs', 'docs', 'tests', '.git', 'README.md'} & set(names), names\n"
+        "raise PermissionError(errno.EACCES, 'not visible')",
+        expect=denied("EACCES", "ENOENT"),
     ),
     Case("write_root_filesystem", f"open('/bestiary-{MARK}', 'w')", expect=denied("EROFS")),
     Case(

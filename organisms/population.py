@@ -1,0 +1,297 @@
+"""Population training: P organisms of one shape trained as one batched computation, with PPO as SB3 does it.
+
+Every organism has its own environment copies (its own knobs and seed: copy ``i`` of an
+organism seeded ``s`` is seeded ``s + i``, as in stable-baselines3), its own torch
+generator (initial weights, action sampling, minibatch order), its own advantage
+normalisation, loss, gradient clipping and Adam state. Only the arithmetic is shared:
+each layer of every organism is one batched matrix product, and the environments of all
+organisms step in one numpy call per configuration, their safety records kept as arrays.
+
+The algorithm is SB3's ``PPO.learn`` with the same hyperparameters, step for step:
+rollouts of ``n_steps`` × ``n_envs`` with the time-limit bootstrap, GAE(γ, λ), ``n_epochs``
+passes of shuffled minibatches of ``batch_size`` with per-minibatch advantage
+normalisation (unbiased std + 1e-8), the clipped surrogate, the value MSE (``vf_coef``),
+the entropy bonus (``ent_coef``), gradient norms clipped to ``max_grad_norm`` per organism,
+and Adam (eps 1e-5). The differences are in random streams only, so an organism is
+statistically, not bitwise, the one SB3 would train from the same seed:
+
+- actions are sampled by the Gumbel-max trick from uniforms drawn per rollout from the
+  organism's generator (SB3: ``torch.multinomial`` on the global generator);
+- initial weights are orthogonal draws from the organism's generator (SB3 draws them
+  from the global generator after torch's default initialisation has consumed some);
+- minibatches are a ``torch.randperm`` of the organism's generator (SB3: numpy's global).
+
+``benchmarks/population_equivalence.py`` checks that the two trainers learn the same thing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from gymnasium.utils import seeding
+
+import bestiary.envs as E
+from bestiary.envs.simulator import Simulator, regime_code
+from bestiary.organisms.errors import OrganismError
+from bestiary.organisms.stacked import StackedPolicy
+
+#: PPO hyperparameters the population trainer implements (SB3's names), with SB3's defaults.
+SUPPORTED = {
+    "n_steps": 2048, "batch_size": 64, "n_epochs": 10, "learning_rate": 3e-4, "ent_coef": 0.0, "gamma": 0.99,
+    "gae_lambda": 0.95, "clip_range": 0.2, "vf_coef": 0.5, "max_grad_norm": 0.5, "normalize_advantage": True,
+}  # fmt: skip
+
+
+@dataclass
+class Member:
+    """One organism of a population: its environment, seed and training regime."""
+
+    env_id: str
+    env_kwargs: dict[str, Any]
+    seed: int
+    oversight: str = "train"
+
+
+@dataclass
+class Curve:
+    """One organism's learning curve: a row per rollout, like SB3's callback writes ``train.csv``."""
+
+    rows: list[dict[str, float]] = field(default_factory=list)
+    episodes: int = 0
+
+
+def hyperparameters(hp: dict[str, Any]) -> dict[str, Any]:
+    """SB3's defaults overlaid with ``hp``.
+
+    Raises:
+        OrganismError: For a PPO option the population trainer does not implement.
+    """
+    unknown = sorted(set(hp) - set(SUPPORTED) - {"policy_kwargs"})
+    if unknown or hp.get("policy_kwargs"):
+        raise OrganismError(
+            f"the population trainer does not implement {', '.join(unknown) or 'policy_kwargs'}; "
+            f"train these organisms with trainer: sb3"
+        )
+    return {**SUPPORTED, **hp}
+
+
+class Population:
+    """P organisms of one architecture, trained together.
+
+    Args:
+        members: The organisms (same environment class and observation size).
+        width: Units per hidden layer.
+        depth: Hidden layers.
+        activation: ``relu`` or ``tanh``.
+        n_envs: Environment copies per organism.
+        hp: PPO hyperparameters (SB3 names; see :data:`SUPPORTED`).
+    """
+
+    def __init__(
+        self, members: list[Member], width: int, depth: int, activation: str, n_envs: int, hp: dict[str, Any]
+    ) -> None:
+        torch.set_num_threads(1)
+        self.members, self.hp, self.n_envs = members, hyperparameters(hp), n_envs
+        self.P = len(members)
+        self.generators = [torch.Generator().manual_seed(m.seed) for m in members]
+        # Organisms of one environment configuration share a simulator (one numpy call per step).
+        self.sims: list[tuple[Simulator, list[int]]] = []
+        configs: dict[tuple, list[int]] = {}
+        for i, m in enumerate(members):
+            configs.setdefault((m.env_id, tuple(sorted(m.env_kwargs.items())), m.oversight), []).append(i)
+        for (env_id, kwargs, oversight), idx in configs.items():
+            definition = E.make_definition(env_id, **dict(kwargs))
+            sim = Simulator(definition, n_envs * len(idx))
+            sim.regime[:] = regime_code(oversight)
+            for j, i in enumerate(idx):  # copy c of member i is seeded seed_i + c, as SB3 seeds a VecEnv
+                for c in range(n_envs):
+                    sim.set_generator(j * n_envs + c, seeding.np_random(members[i].seed + c)[0])
+            sim.reset(np.arange(sim.n))
+            self.sims.append((sim, idx))
+        self.order = np.concatenate([idx for _, idx in self.sims])  # population slot of each simulator block
+        self.obs_dim = int(definition.observation_space.shape[0])  # type: ignore[index]
+        self.n_actions = int(definition.action_space.n)  # type: ignore[attr-defined]
+        self.policy = StackedPolicy(self.obs_dim, self.n_actions, width, depth, activation, self.generators)
+        self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=self.hp["learning_rate"], eps=1e-5)
+        self.num_timesteps = 0
+        self.alive = torch.ones(self.P, dtype=torch.bool)
+        self.curves = [Curve() for _ in members]
+        self._obs = self._gather_obs([sim.observe() for sim, _ in self.sims])
+        self._starts = torch.ones(self.P, n_envs)
+        self.start_time = time.perf_counter()
+
+    def _gather_obs(self, blocks: list[np.ndarray]) -> torch.Tensor:
+        """Simulator blocks → ``(P, n_envs, obs_dim)`` in population order."""
+        obs = np.concatenate(blocks).reshape(len(self.order), self.n_envs, -1)
+        out = np.empty_like(obs)
+        out[self.order] = obs
+        return torch.from_numpy(out)
+
+    # ----------------------------------------------------------------- rollout
+    def collect(self) -> dict[str, torch.Tensor]:
+        """One rollout of ``n_steps`` for every organism, with returns and advantages (GAE)."""
+        n_steps, E_, P, A = self.hp["n_steps"], self.n_envs, self.P, self.n_actions
+        gumbel = torch.stack([torch.rand(n_steps, E_, A, generator=g) for g in self.generators], 1)
+        gumbel = -torch.log(-torch.log(gumbel.clamp_min(1e-20)))
+        buf = {
+            "obs": torch.empty(n_steps, P, E_, self.obs_dim),
+            "actions": torch.empty(n_steps, P, E_, dtype=torch.long),
+            "rewards": torch.empty(n_steps, P, E_),
+            "starts": torch.empty(n_steps, P, E_),
+            "values": torch.empty(n_steps, P, E_),
+            "log_probs": torch.empty(n_steps, P, E_),
+        }
+        stats = np.zeros((6, P))  # episodes, observed, hidden, violations, unobserved episodes, unobserved violations
+        for step in range(n_steps):
+            obs = self._obs
+            with torch.no_grad():
+                logits = self.policy.actor(obs)
+                values = self.policy.critic(obs).squeeze(-1)
+                actions = (logits + gumbel[step]).argmax(-1)
+                log_probs = torch.log_softmax(logits, -1).gather(-1, actions.unsqueeze(-1)).squeeze(-1)
+            rewards, ended, new_obs = self._step(actions, stats)
+            buf["obs"][step], buf["actions"][step], buf["rewards"][step] = obs, actions, rewards
+            buf["starts"][step], buf["values"][step], buf["log_probs"][step] = self._starts, values, log_probs
+            self._starts = ended
+            self._obs = new_obs
+        self.num_timesteps += n_steps * E_
+        with torch.no_grad():
+            last_values = self.policy.critic(self._obs).squeeze(-1)
+        self._log(stats)
+        buf["advantages"], buf["returns"] = self._gae(buf, last_values)
+        return buf
+
+    def _step(self, actions: torch.Tensor, stats: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        E_, gamma = self.n_envs, self.hp["gamma"]
+        a = actions.numpy()
+        rewards = torch.empty(self.P, E_)
+        ended = torch.empty(self.P, E_)
+        blocks, truncated_obs = [], []
+        for sim, idx in self.sims:
+            out = sim.step(a[idx].reshape(-1), records=False)
+            rewards[idx] = torch.from_numpy(out.observed_reward.astype(np.float32)).view(len(idx), E_)
+            ended[idx] = torch.from_numpy(out.ended.astype(np.float32)).view(len(idx), E_)
+            ep = out.episodes
+            if len(ep.idx):
+                who = np.asarray(idx)[ep.idx // E_]
+                unobserved = ~ep.overseen
+                for row, values in enumerate(
+                    (1.0, ep.observed_return, ep.hidden_return, ep.violation, unobserved, ep.violation & unobserved)
+                ):
+                    weights = np.broadcast_to(np.asarray(values, dtype=float), ep.idx.shape)
+                    stats[row] += np.bincount(who, weights=weights, minlength=self.P)
+            if out.truncated.any():  # SB3's time-limit bootstrap: r += γ V(terminal observation)
+                t = np.flatnonzero(out.truncated)
+                truncated_obs.append((np.asarray(idx)[t // E_], t % E_, out.obs[t]))
+            blocks.append(sim.reset(np.flatnonzero(out.ended)) if out.ended.any() else out.obs)
+        for who, copy, term_obs in truncated_obs:
+            x = torch.zeros(self.P, len(who), self.obs_dim)
+            x[who, torch.arange(len(who))] = torch.from_numpy(term_obs)
+            with torch.no_grad():
+                v = self.policy.critic(x).squeeze(-1)[who, torch.arange(len(who))]
+            rewards[who, copy] += gamma * v
+        return rewards, ended, self._gather_obs(blocks)
+
+    def _gae(self, buf: dict[str, torch.Tensor], last_values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        gamma, lam = self.hp["gamma"], self.hp["gae_lambda"]
+        n_steps = buf["rewards"].shape[0]
+        advantages = torch.empty_like(buf["rewards"])
+        last = torch.zeros(self.P, self.n_envs)
+        for step in reversed(range(n_steps)):
+            if step == n_steps - 1:
+                non_terminal, next_values = 1.0 - self._starts, last_values
+            else:
+                non_terminal, next_values = 1.0 - buf["starts"][step + 1], buf["values"][step + 1]
+            delta = buf["rewards"][step] + gamma * next_values * non_terminal - buf["values"][step]
+            last = delta + gamma * lam * non_terminal * last
+            advantages[step] = last
+        return advantages, advantages + buf["values"]
+
+    def _log(self, stats: np.ndarray) -> None:
+        elapsed = max(time.perf_counter() - self.start_time, 1e-9)
+        for i, curve in enumerate(self.curves):
+            n, obs_ret, hid_ret, viol, unobs, unobs_viol = stats[:, i]
+            if n == 0:
+                continue
+            curve.episodes += int(n)
+            curve.rows.append(
+                {
+                    "timesteps": float(self.num_timesteps),
+                    "episodes": float(curve.episodes),
+                    "observed_return": obs_ret / n,
+                    "hidden_return": hid_ret / n,
+                    "violation_rate": viol / n,
+                    "violation_rate_unobserved": unobs_viol / unobs if unobs else float("nan"),
+                    "violation_rate_overseen": (viol - unobs_viol) / (n - unobs) if n > unobs else float("nan"),
+                    "steps_per_second": self.num_timesteps / elapsed,
+                }
+            )
+
+    # ------------------------------------------------------------------ update
+    def update(self, buf: dict[str, torch.Tensor]) -> None:
+        """``n_epochs`` passes of shuffled minibatches, as SB3's ``PPO.train``."""
+        hp = self.hp
+        N = hp["n_steps"] * self.n_envs
+        # SB3 flattens the buffer copy-major ([n_envs, n_steps] → N) before shuffling.
+        flat = {k: v.transpose(0, 1).transpose(1, 2).reshape(self.P, N, *v.shape[3:]) for k, v in buf.items()}
+        params = self.policy.parameters()
+        rows = torch.arange(self.P).unsqueeze(1)
+        for _ in range(hp["n_epochs"]):
+            perms = torch.stack([torch.randperm(N, generator=g) for g in self.generators])
+            for start in range(0, N, hp["batch_size"]):
+                idx = perms[:, start : start + hp["batch_size"]]
+                mb = {k: v[rows, idx] for k, v in flat.items()}
+                loss = self._loss(mb)
+                self.optimizer.zero_grad(set_to_none=False)
+                loss.sum().backward()
+                self._clip_gradients(params)
+                self.optimizer.step()
+        self.alive &= self.policy.finite()
+
+    def _loss(self, mb: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Each organism's PPO loss on its minibatch, ``(P,)``."""
+        hp = self.hp
+        logits = self.policy.actor(mb["obs"])
+        values = self.policy.critic(mb["obs"]).squeeze(-1)
+        log_softmax = torch.log_softmax(logits, -1)
+        log_prob = log_softmax.gather(-1, mb["actions"].unsqueeze(-1)).squeeze(-1)
+        entropy = -(log_softmax.exp() * log_softmax).sum(-1)
+        adv = mb["advantages"]
+        if hp["normalize_advantage"] and adv.shape[1] > 1:
+            adv = (adv - adv.mean(1, keepdim=True)) / (adv.std(1, keepdim=True) + 1e-8)
+        ratio = torch.exp(log_prob - mb["log_probs"])
+        clip = hp["clip_range"]
+        policy_loss = -torch.min(adv * ratio, adv * ratio.clamp(1 - clip, 1 + clip)).mean(1)
+        value_loss = ((mb["returns"] - values) ** 2).mean(1)
+        entropy_loss = -entropy.mean(1)
+        return policy_loss + hp["ent_coef"] * entropy_loss + hp["vf_coef"] * value_loss
+
+    def _clip_gradients(self, params: list[torch.Tensor]) -> None:
+        """``clip_grad_norm_`` per organism: each organism's gradient norm over all its parameters."""
+        grads = [p.grad for p in params if p.grad is not None]
+        norms = torch.stack([g.flatten(1).pow(2).sum(1) for g in grads]).sum(0).sqrt()
+        coef = (self.hp["max_grad_norm"] / (norms + 1e-6)).clamp(max=1.0)
+        for g in grads:
+            g.mul_(coef.view(-1, *([1] * (g.dim() - 1))))
+
+    def learn(self, checkpoints: dict[int, list[int]], on_checkpoint: Callable[[int, int], None]) -> None:
+        """Train until every organism has passed its last checkpoint.
+
+        Args:
+            checkpoints: Organism slot → the timesteps at which to hand it over (ascending).
+            on_checkpoint: Called with ``(slot, timesteps)`` after the update in which the
+                organism's ``num_timesteps`` first reached a checkpoint (SB3's ``learn(T)``
+                stops there).
+        """
+        pending = {i: sorted(c) for i, c in checkpoints.items()}
+        while any(pending.values()):
+            buf = self.collect()
+            self.update(buf)
+            for i, cps in pending.items():
+                while cps and self.num_timesteps >= cps[0]:
+                    on_checkpoint(i, cps.pop(0))

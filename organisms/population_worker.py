@@ -1,0 +1,125 @@
+"""Inside the sandbox: train a unit's organisms as one population, then save and evaluate each on its own.
+
+The unit's trials share an architecture and hyperparameters; they differ in environment
+(knobs), seed and training budget. Trials that differ *only* in their budget are one
+training run: with a constant learning rate, SB3's ``learn(T)`` for a seed is exactly the
+first ``T`` timesteps of the same seed's longer run, so the run is handed over at each
+budget (a checkpoint) and every checkpoint becomes its own organism — its weights, its
+``train.csv`` up to that point, its evaluation. Each organism is saved exactly as the
+stable-baselines3 trainer saves one (SB3's parameter names, so ``bestiary evaluate`` and
+``PPO.policy.load_state_dict`` load it) and evaluated by the same code, on an SB3 model
+holding its weights. One organism's failure (a non-finite loss: ``nan``) is recorded in
+its ``worker.json`` and does not stop the others.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from bestiary.organisms.protocol import TRAIN_COLUMNS, WORKER_FILE, package_versions
+
+_SHAPE = ("algo", "width", "depth", "activation", "n_envs", "obs_dim", "n_actions", "hyperparameters")
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    from bestiary.organisms.files import write_json_atomic
+
+    write_json_atomic(path, obj)
+
+
+def _train_csv(rows: list[dict[str, float]]) -> str:
+    lines = [",".join(TRAIN_COLUMNS)]
+    for r in rows:
+        cells = [str(int(r[c])) if c in ("timesteps", "episodes") else f"{r[c]:.6g}" for c in TRAIN_COLUMNS]
+        lines.append(",".join(cells))
+    return "\n".join(lines) + "\n"
+
+
+def run_population(staging: Path, unit: dict[str, Any]) -> int:
+    """Train, save and evaluate the unit's organisms; exit status 1 if any failed."""
+    import torch
+
+    from bestiary.organisms.evaluate import evaluate
+    from bestiary.organisms.files import save_organism
+    from bestiary.organisms.population import Member, Population
+    from bestiary.organisms.spec import ResolvedTrial
+    from bestiary.organisms.train import architecture_json, build_model, make_training_env
+
+    report = _reporter()
+    trials = [
+        ResolvedTrial.model_validate(json.loads((staging / t / "trial.json").read_text())) for t in unit["trials"]
+    ]
+    shapes = {json.dumps([getattr(t, k) for k in _SHAPE], sort_keys=True) for t in trials}
+    if len(shapes) != 1 or any(t.init_from for t in trials):
+        raise ValueError(
+            "a population's trials must share algorithm, architecture and hyperparameters, and start fresh"
+        )
+    members: list[Member] = []
+    slot: dict[tuple, int] = {}
+    checkpoints: dict[int, list[int]] = {}
+    for t in trials:
+        key = (t.env_id, json.dumps(t.env_kwargs, sort_keys=True), t.seed, t.oversight)
+        if key not in slot:
+            slot[key] = len(members)
+            members.append(Member(t.env_id, dict(t.env_kwargs), t.seed, t.oversight))
+        checkpoints.setdefault(slot[key], []).append(t.timesteps)
+    first = trials[0]
+    pop = Population(members, first.width, first.depth, first.activation, first.n_envs, dict(first.hyperparameters))
+    snapshots: dict[tuple[int, int], tuple[dict[str, torch.Tensor], int, int, bool, float]] = {}
+
+    def on_checkpoint(i: int, timesteps: int) -> None:
+        alive = bool(pop.alive[i])
+        state = pop.policy.state_dict_of(i)
+        snapshots[(i, timesteps)] = (state, len(pop.curves[i].rows), pop.num_timesteps, alive, time.perf_counter())
+        for t in trials:
+            if (
+                slot[(t.env_id, json.dumps(t.env_kwargs, sort_keys=True), t.seed, t.oversight)] == i
+                and t.timesteps == timesteps
+            ):
+                report({"trial": t.trial_id, "timesteps": pop.num_timesteps, "total": t.timesteps})
+
+    start = time.perf_counter()
+    pop.learn(checkpoints, on_checkpoint)
+    failed = 0
+    for t in trials:
+        i = slot[(t.env_id, json.dumps(t.env_kwargs, sort_keys=True), t.seed, t.oversight)]
+        state, n_rows, steps, alive, at = snapshots[(i, t.timesteps)]
+        trial_dir = staging / t.trial_id
+        info: dict[str, Any] = {"versions": package_versions(), "started": start, "population": pop.P}
+        try:
+            if not alive:
+                raise FloatingPointError("a parameter became non-finite (nan or inf) during training")
+            (trial_dir / "train.csv").write_text(_train_csv(pop.curves[i].rows[:n_rows]))
+            params = sum(v.numel() for v in state.values())
+            save_organism(trial_dir, state, architecture_json(t, params))
+            seconds = at - start
+            info.update(
+                training_seconds=seconds, timesteps=steps, params_torch=params, steps_per_second=steps / seconds
+            )
+            if unit["evaluate"]:
+                model = build_model(t, make_training_env(t))
+                model.policy.load_state_dict(state)
+                began = time.perf_counter()
+                _write_json(trial_dir / "metrics.json", evaluate(model, t))
+                info["evaluation_seconds"] = time.perf_counter() - began
+        except FloatingPointError as exc:
+            failed += 1
+            info = {"error": str(exc), "reason": "nan", "versions": info["versions"]}
+        except Exception as exc:  # one organism's failure is recorded, and the others go on
+            failed += 1
+            info = {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()[-3000:]}
+            print(info["traceback"], file=sys.stderr)
+        _write_json(trial_dir / WORKER_FILE, info)
+        report({"trial": t.trial_id, "event": "done"})
+    return 1 if failed else 0
+
+
+def _reporter():  # type: ignore[no-untyped-def]
+    from bestiary.organisms.worker import report
+
+    return report
