@@ -18,6 +18,7 @@ import json
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -119,7 +120,7 @@ def run_population(staging: Path, unit: dict[str, Any]) -> int:
     return 1 if failed else 0
 
 
-def _reporter():  # type: ignore[no-untyped-def]
+def _reporter() -> Callable[[dict[str, Any]], None]:
     from bestiary.organisms.worker import report
 
     return report
