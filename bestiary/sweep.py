@@ -13,6 +13,7 @@ lists the trials the host planned; ``bestiary collect`` reads only those.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,12 +23,13 @@ from typing import Any
 from bestiary.executors import make_executor
 from bestiary.organisms import EvalSpec, ResolvedTrial, RunDir, TrialSpec, resolve
 from bestiary.organisms.claims import Claim, Heartbeat, try_claim
-from bestiary.organisms.finalize import TrialOutcome, begin, finalize
+from bestiary.organisms.finalize import TrialOutcome, begin, complete_early, finalize
 from bestiary.organisms.ladder import geometric_ladder, geometric_timesteps
 from bestiary.organisms.rundir import RunDirError, Status, json_bytes, write_atomic
-from bestiary.organisms.staging import SandboxOptions, Unit, UnitResult, clean_staging
+from bestiary.organisms.staging import Job, SandboxOptions, StagedTrial, Unit, UnitResult, clean_staging
 from bestiary.populations import units_of
 from bestiary.sandbox import Limits, SandboxUnavailable
+from bestiary.sandbox.result import timestamp
 from bestiary.sweep_spec import SpecError, SweepSpec
 
 SPEC_COPY = "sweep.yaml"
@@ -231,73 +233,105 @@ def _drive(
         # Populations in the first round; a trial that failed is retried alone.
         units = units_of([by_id[tid].trial for tid in claims], singletons=not first_round)
         first_round = False
-        retry: list[PlannedTrial] = []
-        statuses: dict[str, Status] = {}
-
-        def on_start(unit: Unit, statuses: dict[str, Status] = statuses) -> None:
-            for job in unit.jobs:
-                p = by_id[job.trial.trial_id]
-                statuses[job.trial.trial_id] = begin(p.run_dir, job.trial)
-                emit("start", p, None)
-
+        rnd = _Round(by_id, claims, heartbeat, sweep.retries, emit, report, waiting)
         try:
-            for result in executor.run(units, on_start):
-                retry += _record(result, by_id, statuses, claims, heartbeat, sweep.retries, emit, report, waiting)
+            for result in executor.run(units, rnd.start, early=rnd.early):
+                rnd.record(result)
         except SandboxUnavailable as exc:
-            for tid in claims:  # started but never finished: nothing ran for them
-                if tid in statuses:
-                    by_id[tid].run_dir.write_status(
-                        statuses[tid].model_copy(
-                            update={"state": "failed", "reason": "setup_failed", "error": str(exc)}
-                        )
-                    )
+            rnd.abort(exc)
             raise
         finally:
-            for claim in claims.values():
-                heartbeat.discard(claim)
-                claim.release()
-        queue = retry
-        queue += _poll_waiting(waiting, sweep.retries, emit, report)
+            rnd.release()
+        queue = rnd.retry + _poll_waiting(waiting, sweep.retries, emit, report)
         if waiting and not queue:
             time.sleep(WAIT_POLL)
 
 
-def _record(
-    result: UnitResult,
-    by_id: dict[str, PlannedTrial],
-    statuses: dict[str, Status],
-    claims: dict[str, Claim],
-    heartbeat: Heartbeat,
-    retries: int,
-    emit: Event,
-    report: SweepReport,
-    waiting: dict[str, PlannedTrial],
-) -> list[PlannedTrial]:
-    """Finalize a unit's trials; return those to retry."""
-    retry = []
-    for job in result.unit.jobs:
+class _Round:
+    """One round of the driver: the claimed trials' statuses, and their outcomes as they come (from any thread)."""
+
+    def __init__(
+        self,
+        by_id: dict[str, PlannedTrial],
+        claims: dict[str, Claim],
+        heartbeat: Heartbeat,
+        retries: int,
+        emit: Event,
+        report: SweepReport,
+        waiting: dict[str, PlannedTrial],
+    ) -> None:
+        self.by_id, self.claims, self.heartbeat, self.retries = by_id, claims, heartbeat, retries
+        self.emit, self.report, self.waiting = emit, report, waiting
+        self.statuses: dict[str, Status] = {}
+        self.retry: list[PlannedTrial] = []
+        self.lock = threading.Lock()
+
+    def start(self, unit: Unit) -> None:
+        """A unit is starting: its trials are running, one more attempt each."""
+        for job in unit.jobs:
+            p = self.by_id[job.trial.trial_id]
+            status = begin(p.run_dir, job.trial)
+            with self.lock:
+                self.statuses[job.trial.trial_id] = status
+                self.emit("start", p, None)
+
+    def early(self, unit: Unit, tid: str, staged: StagedTrial, sandbox: dict[str, Any]) -> None:
+        """An organism finished before its unit: record it now (a kill of the sweep will not lose it)."""
+        job = next(j for j in unit.jobs if j.trial.trial_id == tid)
+        note = "recorded when the worker reported the organism complete; the unit's sandbox record follows at its end"
+        provisional = UnitResult(unit, {tid: staged}, {**sandbox, "reason": "ok"}, {"time": timestamp(), "note": note})
+        self._finalize(job, provisional)
+
+    def record(self, result: UnitResult) -> None:
+        """A unit ended: record its trials (those not recorded early), and complete the early ones' records."""
+        for job in result.unit.jobs:
+            tid = job.trial.trial_id
+            if tid in result.early:
+                complete_early(self.by_id[tid].run_dir, job.trial, result)
+            else:
+                self._finalize(job, result)
+
+    def _finalize(self, job: Job, result: UnitResult) -> None:
         tid = job.trial.trial_id
-        p = by_id[tid]
-        outcome = finalize(p.run_dir, job, result.unit, result, statuses[tid], claims.get(tid))
-        claim = claims.pop(tid, None)
-        if claim is not None:
-            heartbeat.discard(claim)
-            claim.release()
-        if outcome.state == "done":
-            report.done += 1
-            report.outcomes.append(outcome)
-            emit("done", p, result.node)
-        elif outcome.reason == "claim_lost":  # another sweep took the trial over: wait for it
-            waiting[tid] = p
-            emit("waiting", p, None)
-        elif statuses[tid].attempts <= retries:
-            emit("retry", p, outcome.reason)
-            retry.append(PlannedTrial(p.spec, p.trial, p.run_dir, p.run_dir.status()))
-        else:
-            report.failed += 1
-            report.outcomes.append(outcome)
-            emit("failed", p, f"{outcome.reason}: {outcome.detail[:300]}" if outcome.detail else outcome.reason)
-    return retry
+        p = self.by_id[tid]
+        with self.lock:
+            status, claim = self.statuses[tid], self.claims.get(tid)
+        outcome = finalize(p.run_dir, job, result.unit, result, status, claim)
+        with self.lock:
+            claim = self.claims.pop(tid, None)
+            if claim is not None:
+                self.heartbeat.discard(claim)
+                claim.release()
+            if outcome.state == "done":
+                self.report.done += 1
+                self.report.outcomes.append(outcome)
+                self.emit("done", p, result.node)
+            elif outcome.reason == "claim_lost":  # another sweep took the trial over: wait for it
+                self.waiting[tid] = p
+                self.emit("waiting", p, None)
+            elif status.attempts <= self.retries:
+                self.emit("retry", p, outcome.reason)
+                self.retry.append(PlannedTrial(p.spec, p.trial, p.run_dir, p.run_dir.status()))
+            else:
+                self.report.failed += 1
+                self.report.outcomes.append(outcome)
+                detail = f"{outcome.reason}: {outcome.detail[:300]}" if outcome.detail else outcome.reason
+                self.emit("failed", p, detail)
+
+    def abort(self, exc: Exception) -> None:
+        """The sandbox could not be set up: trials started but never finished ran nothing."""
+        for tid in list(self.claims):
+            if tid in self.statuses:
+                update = {"state": "failed", "reason": "setup_failed", "error": str(exc)[:1000]}
+                self.by_id[tid].run_dir.write_status(self.statuses[tid].model_copy(update=update))
+
+    def release(self) -> None:
+        """Release every claim still held."""
+        with self.lock:
+            for claim in self.claims.values():
+                self.heartbeat.discard(claim)
+                claim.release()
+            self.claims.clear()
 
 
 def _poll_waiting(

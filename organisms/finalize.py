@@ -100,7 +100,10 @@ def _judge(job: Job, unit: Unit, result: UnitResult, staged: StagedTrial) -> tup
         return sandbox_reason, f"the sandbox ended the run: {sandbox_reason}", {}, None
     files = staged.files
     if WORKER_FILE not in files:
-        detail = "; ".join(staged.problems) or "the worker wrote no worker.json for this organism"
+        tail = result.stderr_tail.strip()[-1500:]
+        detail = "; ".join(staged.problems) or "the worker wrote no worker.json for this organism" + (
+            f"; its stderr ends: {tail}" if tail else ""
+        )
         return ("malformed_output" if staged.problems else "error"), detail, {}, None
     try:
         facts = check_worker(files[WORKER_FILE])
@@ -222,3 +225,20 @@ def finalize(
     if ok and R.METRICS in outputs:
         metrics = rd.metrics()
     return TrialOutcome(rd.path, trial, "done" if ok else "failed", reason, metrics, card, result.stderr_tail, detail)
+
+
+def complete_early(rd: RunDir, trial: ResolvedTrial, result: UnitResult) -> None:
+    """Complete an organism recorded before its unit ended: append the unit's audit record, add the sandbox's facts."""
+    rd.append_audit({**result.audit, "trial_id": trial.trial_id, "verdict": "recorded before the unit ended"})
+    try:
+        card = rd.card()
+    except RunDirError:
+        return
+    sandbox = result.sandbox
+    runs = card.get("runs")
+    if isinstance(runs, list) and runs and isinstance(runs[-1], dict):
+        runs[-1].update({k: sandbox.get(k) for k in ("exit_code", "wall_seconds", "cpu_seconds", "peak_memory_bytes")})
+        runs[-1]["unit_reason"] = result.reason
+    if isinstance(card.get("sandbox"), dict):
+        card["sandbox"]["layers"] = sandbox.get("layers")
+    rd.write_card(card)

@@ -5,8 +5,10 @@ The unit's trials share an architecture and hyperparameters; they differ in envi
 training run: with a constant learning rate, SB3's ``learn(T)`` for a seed is exactly the
 first ``T`` timesteps of the same seed's longer run, so the run is handed over at each
 budget (a checkpoint) and every checkpoint becomes its own organism — its weights, its
-``train.csv`` up to that point, its evaluation. Each organism is saved exactly as the
-stable-baselines3 trainer saves one (SB3's parameter names, so ``bestiary evaluate`` and
+``train.csv`` up to that point, its evaluation. Each organism is saved, evaluated and
+reported as soon as it reaches its budget (so the host can record it at once: a killed
+sweep loses only organisms still training), exactly as the stable-baselines3 trainer
+saves one (SB3's parameter names, so ``bestiary evaluate`` and
 ``PPO.policy.load_state_dict`` load it) and evaluated by the same code, on an SB3 model
 holding its weights. One organism's failure (a non-finite loss: ``nan``) is recorded in
 its ``worker.json`` and does not stop the others.
@@ -64,43 +66,32 @@ def run_population(staging: Path, unit: dict[str, Any]) -> int:
     slot: dict[tuple, int] = {}
     checkpoints: dict[int, list[int]] = {}
     for t in trials:
-        key = (t.env_id, json.dumps(t.env_kwargs, sort_keys=True), t.seed, t.oversight)
+        key = _stream(t)
         if key not in slot:
             slot[key] = len(members)
             members.append(Member(t.env_id, dict(t.env_kwargs), t.seed, t.oversight))
         checkpoints.setdefault(slot[key], []).append(t.timesteps)
     first = trials[0]
     pop = Population(members, first.width, first.depth, first.activation, first.n_envs, dict(first.hyperparameters))
-    snapshots: dict[tuple[int, int], tuple[dict[str, torch.Tensor], int, int, bool, float]] = {}
-
-    def on_checkpoint(i: int, timesteps: int) -> None:
-        alive = bool(pop.alive[i])
-        state = pop.policy.state_dict_of(i)
-        snapshots[(i, timesteps)] = (state, len(pop.curves[i].rows), pop.num_timesteps, alive, time.perf_counter())
-        for t in trials:
-            if (
-                slot[(t.env_id, json.dumps(t.env_kwargs, sort_keys=True), t.seed, t.oversight)] == i
-                and t.timesteps == timesteps
-            ):
-                report({"trial": t.trial_id, "timesteps": pop.num_timesteps, "total": t.timesteps})
-
     start = time.perf_counter()
-    pop.learn(checkpoints, on_checkpoint)
     failed = 0
-    for t in trials:
-        i = slot[(t.env_id, json.dumps(t.env_kwargs, sort_keys=True), t.seed, t.oversight)]
-        state, n_rows, steps, alive, at = snapshots[(i, t.timesteps)]
+
+    def finish(t: ResolvedTrial, state: dict[str, torch.Tensor], rows: list[dict[str, float]], alive: bool) -> int:
+        """Save, evaluate and report one organism (at its checkpoint, while the others train on)."""
         trial_dir = staging / t.trial_id
+        seconds = time.perf_counter() - start
         info: dict[str, Any] = {"versions": package_versions(), "started": start, "population": pop.P}
         try:
             if not alive:
                 raise FloatingPointError("a parameter became non-finite (nan or inf) during training")
-            (trial_dir / "train.csv").write_text(_train_csv(pop.curves[i].rows[:n_rows]))
+            (trial_dir / "train.csv").write_text(_train_csv(rows))
             params = sum(v.numel() for v in state.values())
             save_organism(trial_dir, state, architecture_json(t, params))
-            seconds = at - start
             info.update(
-                training_seconds=seconds, timesteps=steps, params_torch=params, steps_per_second=steps / seconds
+                training_seconds=seconds,
+                timesteps=pop.num_timesteps,
+                params_torch=params,
+                steps_per_second=pop.num_timesteps / seconds,
             )
             if unit["evaluate"]:
                 model = build_model(t, make_training_env(t))
@@ -108,16 +99,31 @@ def run_population(staging: Path, unit: dict[str, Any]) -> int:
                 began = time.perf_counter()
                 _write_json(trial_dir / "metrics.json", evaluate(model, t))
                 info["evaluation_seconds"] = time.perf_counter() - began
+            status = 0
         except FloatingPointError as exc:
-            failed += 1
             info = {"error": str(exc), "reason": "nan", "versions": info["versions"]}
+            status = 1
         except Exception as exc:  # one organism's failure is recorded, and the others go on
-            failed += 1
             info = {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()[-3000:]}
             print(info["traceback"], file=sys.stderr)
+            status = 1
         _write_json(trial_dir / WORKER_FILE, info)
-        report({"trial": t.trial_id, "event": "done"})
+        report({"trial": t.trial_id, "event": "done"})  # the host may record it now
+        return status
+
+    def on_checkpoint(i: int, timesteps: int) -> None:
+        nonlocal failed
+        state, rows, alive = pop.policy.state_dict_of(i), list(pop.curves[i].rows), bool(pop.alive[i])
+        for t in trials:
+            if slot[_stream(t)] == i and t.timesteps == timesteps:
+                failed += finish(t, state, rows, alive)
+
+    pop.learn(checkpoints, on_checkpoint)
     return 1 if failed else 0
+
+
+def _stream(t: Any) -> tuple:
+    return (t.env_id, json.dumps(t.env_kwargs, sort_keys=True), t.seed, t.oversight)
 
 
 def _reporter() -> Callable[[dict[str, Any]], None]:

@@ -139,6 +139,7 @@ class UnitResult:
         node: Where it ran.
         error: Why the unit produced no sandbox result at all (e.g. a lost Ray task).
         error_reason: The trials' reason when ``error`` is set (``lost``, ``setup_failed``).
+        early: Trials already handed over before the unit ended (see :func:`run_unit`).
     """
 
     unit: Unit
@@ -149,6 +150,7 @@ class UnitResult:
     node: str = field(default_factory=socket.gethostname)
     error: str | None = None
     error_reason: str = "lost"
+    early: frozenset[str] = frozenset()
 
     @property
     def reason(self) -> str:
@@ -180,23 +182,25 @@ def prepare(unit: Unit, unit_dir: Path, uid: int | None) -> None:
         os.chown(unit_dir, uid, uid)
 
 
-def read_back(unit: Unit, unit_dir: Path) -> dict[str, StagedTrial]:
-    """Read every organism's declared outputs, bounded and without following links."""
-    out = {}
-    for job in unit.jobs:
-        tid = job.trial.trial_id
-        staged = StagedTrial()
-        for rel, bound in DECLARED.items():
-            if rel == R.WEIGHTS_PATH:
-                bound = min(bound, weights_bound(job.trial.params))
-            try:
-                staged.files[rel] = read_output(unit_dir / tid, rel, bound)
-            except FileNotFoundError:
-                continue
-            except (UnsafeOutputError, OSError) as exc:
-                staged.problems.append(f"{rel}: {exc}")
-        out[tid] = staged
-    return out
+def read_trial(job: Job, unit_dir: Path) -> StagedTrial:
+    """One organism's declared outputs, bounded and without following links."""
+    tid = job.trial.trial_id
+    staged = StagedTrial()
+    for rel, bound in DECLARED.items():
+        if rel == R.WEIGHTS_PATH:
+            bound = min(bound, weights_bound(job.trial.params))
+        try:
+            staged.files[rel] = read_output(unit_dir / tid, rel, bound)
+        except FileNotFoundError:
+            continue
+        except (UnsafeOutputError, OSError) as exc:
+            staged.problems.append(f"{rel}: {exc}")
+    return staged
+
+
+def read_back(unit: Unit, unit_dir: Path, skip: frozenset[str] = frozenset()) -> dict[str, StagedTrial]:
+    """Read every organism's declared outputs (but those in ``skip``), bounded and without following links."""
+    return {j.trial.trial_id: read_trial(j, unit_dir) for j in unit.jobs if j.trial.trial_id not in skip}
 
 
 def _progress_sink(progress: Callable[[str, dict[str, Any]], None] | None) -> Callable[[bytes], None] | None:
@@ -216,6 +220,10 @@ def _progress_sink(progress: Callable[[str, dict[str, Any]], None] | None) -> Ca
             progress(data["trial"], data)
 
     return on_line
+
+
+#: Receives an organism's outputs as soon as the worker says they are complete, before the unit ends.
+EarlyResult = Callable[["Unit", str, StagedTrial, dict[str, Any]], None]
 
 
 def remove_tree(path: Path) -> None:
@@ -243,6 +251,7 @@ def run_unit(
     staging_root: Path,
     options: SandboxOptions,
     progress: Callable[[str, dict[str, Any]], None] | None = None,
+    early: EarlyResult | None = None,
 ) -> UnitResult:
     """Run a unit in the sandbox and read back its outputs.
 
@@ -252,6 +261,11 @@ def run_unit(
             reachable by the sandbox uid).
         options: Backend, limits, the opt-out, and paths to hide.
         progress: Receives ``(trial id, progress dict)`` from the worker.
+        early: If given, an organism the worker reports complete (a progress line
+            ``{"trial": id, "event": "done"}``) is read back at once and handed to
+            ``early(unit, trial id, outputs, sandbox facts known so far)``, so a killed
+            sweep loses only the organisms still in training; it is then left out of
+            the result's ``trials``. Each organism is handed over at most once.
 
     Raises:
         SandboxUnavailable: If the sandbox cannot be established; nothing ran.
@@ -260,13 +274,27 @@ def run_unit(
     os.chmod(staging_root, 0o755)
     unit_dir = staging_root / f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:12]}"
     unit_dir.mkdir(mode=0o755)
+    backend = "none" if options.unsandboxed else options.backend
+    policy = options.policy()
+    jobs = {j.trial.trial_id: j for j in unit.jobs}
+    handed: set[str] = set()
+
+    def on_progress(tid: str, data: dict[str, Any]) -> None:
+        if early is not None and data.get("event") == "done" and tid in jobs and tid not in handed:
+            handed.add(tid)
+            try:
+                early(unit, tid, read_trial(jobs[tid], unit_dir), {"backend": backend, "policy": policy.to_json()})
+            except Exception:  # recorded with the others when the unit ends
+                handed.discard(tid)
+        if progress is not None:
+            progress(tid, data)
+
     try:
-        policy = options.policy()
         prepare(unit, unit_dir, None if options.unsandboxed else sandbox_uid_for(policy))
-        launch = Launch(worker_command(unit, unit_dir), unit_dir, policy, None, _progress_sink(progress))
-        backend = "none" if options.unsandboxed else options.backend
+        sink = _progress_sink(on_progress) if (progress or early) else None
+        launch = Launch(worker_command(unit, unit_dir), unit_dir, policy, None, sink)
         result = get_backend(backend, allow_unsandboxed=options.unsandboxed).run(launch)
-        trials = read_back(unit, unit_dir)
+        trials = read_back(unit, unit_dir, frozenset(handed))
     finally:
         remove_tree(unit_dir)
     return UnitResult(
@@ -275,6 +303,7 @@ def run_unit(
         {**result.summary(), "policy": launch.policy.to_json()},
         result.audit,
         result.stderr.decode(errors="replace")[-4000:],
+        early=frozenset(handed),
     )
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from bestiary.organisms.staging import SandboxOptions, Unit, UnitResult
+from bestiary.organisms.staging import EarlyResult, SandboxOptions, Unit, UnitResult
 
 
 class Executor(ABC):
@@ -30,6 +30,7 @@ class Executor(ABC):
         units: Sequence[Unit],
         on_start: Callable[[Unit], None],
         progress: Callable[[str, dict[str, Any]], None] | None = None,
+        early: EarlyResult | None = None,
     ) -> Iterator[UnitResult]:
         """Run every unit; yield each result when it is ready.
 
@@ -38,6 +39,9 @@ class Executor(ABC):
             on_start: Called (from any thread) just before a unit starts, or when it is
                 handed to a cluster.
             progress: Receives ``(trial id, progress dict)`` where the executor can relay it.
+            early: Receives an organism's outputs as soon as it is complete, before its unit
+                ends, where the executor can relay it (see ``run_unit``); the others come
+                in the unit's result.
 
         Raises:
             SandboxUnavailable: If the sandbox cannot be established (the remaining units

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bestiary.executors.base import Executor
-from bestiary.organisms.staging import SandboxOptions, Unit, UnitResult, run_unit
+from bestiary.organisms.staging import EarlyResult, SandboxOptions, Unit, UnitResult, run_unit
 
 
 class LocalExecutor(Executor):
@@ -34,12 +34,13 @@ class LocalExecutor(Executor):
         units: Sequence[Unit],
         on_start: Callable[[Unit], None],
         progress: Callable[[str, dict[str, Any]], None] | None = None,
+        early: EarlyResult | None = None,
     ) -> Iterator[UnitResult]:
         """Run the units in a thread pool; yield results in the order they finish."""
 
         def one(unit: Unit) -> UnitResult:
             on_start(unit)
-            return run_unit(unit, self.staging_root, self.options, progress)
+            return run_unit(unit, self.staging_root, self.options, progress, early)
 
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             pending: set[Future] = {pool.submit(one, u) for u in units}

@@ -18,7 +18,7 @@ from typing import Any
 
 from bestiary.errors import BestiaryError
 from bestiary.executors.base import Executor
-from bestiary.organisms.staging import SandboxOptions, Unit, UnitResult, run_unit
+from bestiary.organisms.staging import EarlyResult, SandboxOptions, Unit, UnitResult, run_unit
 from bestiary.sandbox import SandboxUnavailable
 
 
@@ -76,8 +76,11 @@ class RayExecutor(Executor):
         units: Sequence[Unit],
         on_start: Callable[[Unit], None],
         progress: Callable[[str, dict[str, Any]], None] | None = None,
+        early: EarlyResult | None = None,
     ) -> Iterator[UnitResult]:
         """Submit every unit as a task; yield results as tasks finish (a lost task is a result with an error).
+
+        A Ray task returns its whole unit at once, so ``progress`` and ``early`` are not relayed.
 
         Raises:
             RayUnavailableError: If Ray is not installed or the cluster cannot be reached.

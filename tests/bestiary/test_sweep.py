@@ -157,3 +157,33 @@ def test_the_same_trial_in_two_sweeps_is_collected_once(workdir: Path) -> None:
     df = collect(workdir / "runs")
     assert set(df.sweep) == {"a", "b"} or set(df.sweep) == {"a"}
     assert df.trial_id.nunique() == 3 and not df.duplicated(["trial_id", "condition", "metric"]).any()
+
+
+def test_a_killed_population_loses_only_its_unfinished_organisms(workdir: Path) -> None:
+    spec = workdir / "pop.yaml"
+    text = TINY.format(name="pop").replace("widths: [3, 6]", "widths: [3]").replace("seeds: 2", "seeds: 2")
+    text = text.replace("timesteps: 2048", "timesteps: {min: 2048, max: 1000000, rungs: 2}")
+    text = text.replace("  - id: bestiary/AbsentSupervisor-v0\n    grid: {cue_bands: [3, 5]}\n", "")
+    spec.write_text(text + "trainer: population\n")
+    runs = workdir / "runs"
+    driver = subprocess.Popen(_sweep_cmd(spec, runs), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    root = runs / "pop"
+    deadline = time.monotonic() + 300
+    done: list[str] = []
+    while time.monotonic() < deadline and len(done) < 2:  # the 2,048-step checkpoints of both seeds
+        time.sleep(0.1)
+        done = [k for k, s in (_statuses(root) if root.exists() else {}).items() if s["state"] == "done"]
+    driver.send_signal(signal.SIGKILL)
+    driver.wait()
+    before = _statuses(root)
+    assert len(done) == 2 and len(before) == 4, before
+    assert all(before[k]["state"] == "running" for k in before if k not in done)  # still training when killed
+    time.sleep(1.0)
+    again = subprocess.run(_sweep_cmd(spec, runs), capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stdout + again.stderr
+    after = _statuses(root)
+    assert all(s["state"] == "done" for s in after.values())
+    for trial in done:  # recorded before the kill: untouched
+        assert after[trial]["attempts"] == 1 and after[trial]["finished"] == before[trial]["finished"]
+    for trial in set(after) - set(done):
+        assert after[trial]["attempts"] == 2
