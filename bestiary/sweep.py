@@ -188,7 +188,7 @@ def run_sweep(
     Raises:
         SandboxUnavailable: If the sandbox cannot be established (nothing more runs).
     """
-    runs_root = Path(runs_root)
+    runs_root = Path(runs_root).absolute()
     root = runs_root / sweep.name
     planned = plan(sweep, runs_root)
     root.mkdir(parents=True, exist_ok=True)

@@ -270,6 +270,7 @@ def run_unit(
     Raises:
         SandboxUnavailable: If the sandbox cannot be established; nothing ran.
     """
+    staging_root = Path(staging_root).absolute()  # the worker runs with the staging directory as its cwd
     staging_root.mkdir(parents=True, exist_ok=True)
     os.chmod(staging_root, 0o755)
     unit_dir = staging_root / f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:12]}"

@@ -187,3 +187,10 @@ def test_a_killed_population_loses_only_its_unfinished_organisms(workdir: Path) 
         assert after[trial]["attempts"] == 1 and after[trial]["finished"] == before[trial]["finished"]
     for trial in set(after) - set(done):
         assert after[trial]["attempts"] == 2
+
+
+def test_a_relative_runs_directory_works_from_the_library(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(workdir)
+    text = TINY.format(name="relative").replace("widths: [3, 6]", "widths: [3]").replace("seeds: 2", "seeds: 1")
+    report = run_sweep(parse_sweep(text), text, "runs")  # a notebook's call, with a relative path
+    assert report.done == 3 and report.failed == 0
