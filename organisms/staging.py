@@ -16,6 +16,7 @@ Ray task on another node (whose result travels back as plain bytes).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -29,8 +30,8 @@ from typing import Any
 from bestiary.organisms import rundir as R
 from bestiary.organisms.protocol import PROGRESS_PREFIX, UNIT_FILE, WORKER_FILE
 from bestiary.organisms.spec import ResolvedTrial
-from bestiary.sandbox import Launch, Limits, Policy, get_backend
-from bestiary.sandbox.base import sandbox_uid_for
+from bestiary.sandbox import Launch, Limits, Policy, get_backend, quota
+from bestiary.sandbox.base import resolve_policy, sandbox_uid_for
 from bestiary.sandbox.outputs import MalformedOutputError, UnsafeOutputError, parse_json, read_output
 
 #: Outputs a worker may leave per organism, and the most bytes each may have.
@@ -277,6 +278,11 @@ def run_unit(
     unit_dir.mkdir(mode=0o755)
     backend = "none" if options.unsandboxed else options.backend
     policy = options.policy()
+    uid = None if options.unsandboxed else sandbox_uid_for(policy)
+    # The unit's disk quota holds its inputs too, and the outputs are read from it before it goes.
+    impl = get_backend(backend, allow_unsandboxed=options.unsandboxed)
+    quota_needed = not options.unsandboxed and "disk_quota" in (resolve_policy(policy, impl).required or ())
+    space = quota.workspace(unit_dir, policy.limits, uid) if quota_needed else contextlib.nullcontext(unit_dir)
     jobs = {j.trial.trial_id: j for j in unit.jobs}
     handed: set[str] = set()
 
@@ -291,11 +297,12 @@ def run_unit(
             progress(tid, data)
 
     try:
-        prepare(unit, unit_dir, None if options.unsandboxed else sandbox_uid_for(policy))
-        sink = _progress_sink(on_progress) if (progress or early) else None
-        launch = Launch(worker_command(unit, unit_dir), unit_dir, policy, None, sink)
-        result = get_backend(backend, allow_unsandboxed=options.unsandboxed).run(launch)
-        trials = read_back(unit, unit_dir, frozenset(handed))
+        with space:
+            prepare(unit, unit_dir, uid)
+            sink = _progress_sink(on_progress) if (progress or early) else None
+            launch = Launch(worker_command(unit, unit_dir), unit_dir, policy, None, sink)
+            result = impl.run(launch)
+            trials = read_back(unit, unit_dir, frozenset(handed))
     finally:
         remove_tree(unit_dir)
     return UnitResult(
@@ -321,6 +328,8 @@ def clean_staging(staging_root: Path) -> int:
         if h != host or not pid.isdigit() or Path(f"/proc/{pid}").exists():
             continue
         try:
+            if quota.is_workspace(d):
+                quota.unmount(d)
             remove_tree(d)
             removed += 1
         except OSError:

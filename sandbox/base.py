@@ -10,6 +10,7 @@ entry point names a :class:`SandboxBackend` subclass, or a module that registers
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.metadata
 import os
 from abc import ABC, abstractmethod
@@ -143,14 +144,33 @@ def get_backend(name: str = "bwrap", *, allow_unsandboxed: bool = False) -> Sand
     return BACKENDS[name]()
 
 
+def resolve_policy(policy: Policy, backend: SandboxBackend) -> Policy:
+    """The policy with its required layers made explicit for ``backend``.
+
+    Raises:
+        SandboxUnavailable: If the policy requires a layer the backend does not provide.
+    """
+    if policy.required is None:
+        return dataclasses.replace(policy, required=backend.provides)
+    missing = policy.required - backend.provides
+    if missing:
+        raise SandboxUnavailable(
+            f"{', '.join(sorted(missing))}: the {backend.name} backend does not provide "
+            f"{'this layer' if len(missing) == 1 else 'these layers'}; choose a backend that does "
+            f"({', '.join(sorted(n for n, b in BACKENDS.items() if missing <= b.provides)) or 'none registered'}) "
+            f"or leave the layer out of Policy(required=...)"
+        )
+    return policy
+
+
 def sandbox_uid_for(policy: Policy) -> int | None:
     """The uid the sandbox runs as: the policy's when the launcher is root, else None (the caller's)."""
     return policy.uid if os.geteuid() == 0 else None
 
 
-def ensure_available(condition: bool, layer: str, required: frozenset[str], message: str) -> bool:
+def ensure_available(condition: bool, layer: str, required: frozenset[str] | None, message: str) -> bool:
     """Raise :class:`SandboxUnavailable` if a required layer is not available; else say if it is."""
-    if not condition and layer in required:
+    if not condition and layer in (required or ()):
         raise SandboxUnavailable(f"{layer}: {message}")
     return condition
 

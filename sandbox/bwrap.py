@@ -20,6 +20,7 @@ Order of a run:
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import os
@@ -29,15 +30,17 @@ import subprocess
 import sys
 import threading
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
-from bestiary.sandbox import landlock, view
+from bestiary.sandbox import landlock, quota, view
 from bestiary.sandbox.base import (
     Launch,
     SandboxBackend,
     ensure_available,
     prepare_workdir,
     register_backend,
+    resolve_policy,
     sandbox_uid_for,
 )
 from bestiary.sandbox.cgroups import Cgroup, CgroupUnavailableError, create_cgroup
@@ -167,7 +170,7 @@ def inner_environment(policy: Policy) -> dict[str, str]:
     return env
 
 
-def mount_view(cmd: BwrapCommand, policy: Policy, workdir: Path, ro: list[str]) -> None:
+def mount_view(cmd: BwrapCommand, policy: Policy, workdir: Path, ro: list[str], host_dir: Path | None = None) -> None:
     """The filesystem the command sees: the read-only view, hidden paths, ``/tmp``, the one writable directory."""
     for link in view.MERGED_USR_LINKS:
         if os.path.islink(link):
@@ -180,7 +183,40 @@ def mount_view(cmd: BwrapCommand, policy: Policy, workdir: Path, ro: list[str]) 
     for path in sorted(set(policy.hide)):
         if any(view.within(path, r) for r in ro):  # elsewhere it is not visible anyway
             cmd.hide(path)
-    cmd.bind(str(workdir))
+    cmd.bind(str(host_dir or workdir), str(workdir))
+
+
+@contextlib.contextmanager
+def disk_quota(workdir: Path, policy: Policy, uid: int | None, layers: dict) -> Iterator[Path | None]:
+    """The host directory to bind as the writable one: a quota tmpfs, or None (the workdir itself, no quota).
+
+    A workdir that is already a quota workspace (``quota.workspace``) is used as it is. Otherwise, where a
+    tmpfs can be mounted (a root launcher), a fresh one beside the workdir takes the workdir's content,
+    is bound in its place, and what the run wrote is copied back afterwards.
+
+    Raises:
+        SandboxUnavailable: If the quota is required and cannot be set up.
+    """
+    if quota.is_workspace(workdir):
+        layers["disk_quota"] = "tmpfs"
+        yield workdir
+        return
+    if os.geteuid() != 0 and "disk_quota" not in (policy.required or ()):
+        layers["disk_quota"] = False
+        yield None
+        return
+    limits = policy.limits
+    with quota.workspace(workdir.parent / f".{workdir.name}.quota-{uuid.uuid4().hex[:8]}", limits, uid) as qdir:
+        quota.copy_back(workdir, qdir, limits.disk_mb * MIB, limits.disk_files)
+        if uid is not None:
+            for dirpath, dirnames, filenames in os.walk(qdir):
+                for name in [*dirnames, *filenames]:
+                    os.lchown(os.path.join(dirpath, name), uid, uid)
+        layers["disk_quota"] = "tmpfs"
+        try:
+            yield qdir
+        finally:
+            quota.copy_back(qdir, workdir, limits.disk_mb * MIB, limits.disk_files)
 
 
 @register_backend
@@ -189,7 +225,7 @@ class BwrapBackend(SandboxBackend):
 
     name = "bwrap"
     summary = "bubblewrap namespaces + cgroups + rlimits + seccomp + Landlock (shares the host kernel)"
-    provides = frozenset({"namespaces", "drop_root", "cgroup", "rlimits", "seccomp", "landlock"})
+    provides = frozenset({"namespaces", "drop_root", "cgroup", "rlimits", "seccomp", "landlock", "disk_quota"})
 
     def unavailable(self) -> str | None:
         """Why bubblewrap cannot run here (None if it can)."""
@@ -199,11 +235,11 @@ class BwrapBackend(SandboxBackend):
 
     def run(self, launch: Launch) -> SandboxResult:
         """Run the launch in the sandbox; see :meth:`SandboxBackend.run`."""
-        policy = launch.policy
-        req = policy.required
         missing = self.unavailable()
         if missing:
             raise SandboxUnavailable(missing)
+        policy = resolve_policy(launch.policy, self)
+        req = policy.required
         uid = sandbox_uid_for(policy)
         workdir = prepare_workdir(launch.workdir, uid)
         launch = Launch(launch.command, workdir, policy, launch.audit_path, launch.on_stdout_line)
@@ -237,13 +273,21 @@ class BwrapBackend(SandboxBackend):
             ensure_available(False, "cgroup", req, str(exc))
             layers["cgroup"] = False
         try:
-            return self._launch(launch, uid, ro, bpf, abi, cgroup, layers)
+            with disk_quota(workdir, policy, uid, layers) as host_dir:
+                return self._launch(launch, uid, ro, bpf, abi, cgroup, layers, host_dir)
         finally:
             if cgroup is not None:
                 cgroup.remove()
 
     def command(
-        self, launch: Launch, uid: int | None, ro: list[str], bpf: bytes, abi: int, status_w: int
+        self,
+        launch: Launch,
+        uid: int | None,
+        ro: list[str],
+        bpf: bytes,
+        abi: int,
+        status_w: int,
+        host_dir: Path | None = None,
     ) -> BwrapCommand:
         """The bubblewrap command line (and its descriptors) for a launch."""
         policy, workdir = launch.policy, launch.workdir
@@ -254,13 +298,13 @@ class BwrapBackend(SandboxBackend):
             "--hostname", "sandbox",
         )  # fmt: skip
         run_uid = uid if uid is not None else os.getuid()
-        mount_view(cmd, policy, workdir, ro)
+        mount_view(cmd, policy, workdir, ro, host_dir)
         cmd.data_file(f"sandbox:x:{run_uid}:{run_uid}:sandbox:/tmp:/usr/sbin/nologin\n".encode(), "/etc/passwd")
         cmd.args("--remount-ro", "/", "--chdir", str(workdir))
         cmd.setenv(inner_environment(policy))
         if bpf:
             cmd.seccomp(bpf)
-        landlock_mode = "required" if "landlock" in policy.required else ("auto" if abi else "off")
+        landlock_mode = "required" if "landlock" in (policy.required or ()) else ("auto" if abi else "off")
         inner = {
             "writable": [str(workdir), "/tmp", "/dev"],
             "landlock": landlock_mode,
@@ -270,10 +314,18 @@ class BwrapBackend(SandboxBackend):
         return cmd
 
     def _launch(
-        self, launch: Launch, uid: int | None, ro: list[str], bpf: bytes, abi: int, cgroup: Cgroup | None, layers: dict
+        self,
+        launch: Launch,
+        uid: int | None,
+        ro: list[str],
+        bpf: bytes,
+        abi: int,
+        cgroup: Cgroup | None,
+        layers: dict,
+        host_dir: Path | None,
     ) -> SandboxResult:
         status_r, status_w = os.pipe()
-        cmd = self.command(launch, uid, ro, bpf, abi, status_w)
+        cmd = self.command(launch, uid, ro, bpf, abi, status_w, host_dir)
         layers["policy_sha256"] = policy_hash(cmd.argv, launch.policy, bpf)
         limits = rlimits(launch.policy.limits)
         try:
@@ -324,6 +376,8 @@ class BwrapBackend(SandboxBackend):
             on_exit,
             classify,
             {"policy_sha256": layers["policy_sha256"]},
+            host_dir,
+            (lambda: quota.full(host_dir)) if host_dir is not None else None,
         )
         result = complete(launch, self.name, running)
         if result.reason == "setup_failed":

@@ -175,7 +175,7 @@ def check_syscall_filter(o: Observed) -> Guarantee:
 def check_landlock(o: Observed) -> Guarantee:
     """Landlock rules are in force (a second filesystem boundary), where the backend uses it."""
     value = o.result.layers.get("landlock")
-    return Guarantee("Landlock", bool(value), "landlock" in o.policy.required, str(value))
+    return Guarantee("Landlock", bool(value), "landlock" in (o.policy.required or ()), str(value))
 
 
 def check_cgroup(o: Observed) -> Guarantee:
@@ -184,7 +184,7 @@ def check_cgroup(o: Observed) -> Guarantee:
     limits = o.policy.limits
     ok = c.get("memory_limit_bytes") == limits.memory_mb * MIB and c.get("pids_limit") == limits.pids
     detail = f"cgroup {o.result.layers.get('cgroup')}: memory {c.get('memory_limit_bytes')}, pids {c.get('pids_limit')}"
-    return Guarantee("memory and process limits", ok, "cgroup" in o.policy.required, detail)
+    return Guarantee("memory and process limits", ok, "cgroup" in (o.policy.required or ()), detail)
 
 
 def check_rlimits(o: Observed) -> Guarantee:
@@ -193,7 +193,8 @@ def check_rlimits(o: Observed) -> Guarantee:
     limits = o.policy.limits
     ok = rl["RLIMIT_FSIZE"] == limits.file_size_mb * MIB and rl["RLIMIT_NOFILE"] == limits.open_files
     ok = ok and rl["RLIMIT_CORE"] == 0
-    return Guarantee("rlimits", ok, "rlimits" in o.policy.required, ", ".join(f"{k[7:]}={v}" for k, v in rl.items()))
+    detail = ", ".join(f"{k[7:]}={v}" for k, v in rl.items())
+    return Guarantee("rlimits", ok, "rlimits" in (o.policy.required or ()), detail)
 
 
 def check_audit(o: Observed) -> Guarantee:

@@ -18,6 +18,8 @@ LAYERS: tuple[str, ...] = (
     "rlimits",  # CPU seconds, file size, open files, processes, no core, address space
     "seccomp",  # the syscall filter (libseccomp)
     "landlock",  # filesystem and TCP rules applied inside (Linux Landlock)
+    "disk_quota",  # the writable directory is a size- and inode-capped tmpfs (needs a root launcher)
+    "user_space_kernel",  # syscalls are served by a kernel of the sandbox's own (gVisor), not the host's
 )
 
 #: Environment variables passed into the sandbox (with their host values) when set.
@@ -37,6 +39,8 @@ _MAXIMA: dict[str, float] = {
     "address_space_mb": 1 << 26,
     "tmp_mb": 1 << 20,
     "output_bytes": 1 << 30,
+    "disk_mb": 1 << 20,
+    "disk_files": 1 << 24,
 }
 
 
@@ -63,6 +67,8 @@ class Limits:
     )
     tmp_mb: int = _limit(256, "Size of the private /tmp (tmpfs), MiB.")
     output_bytes: int = _limit(1 * MIB, "stdout and stderr are each kept up to this many bytes.")
+    disk_mb: int = _limit(512, "Total bytes the run may write into its writable directory, MiB (a tmpfs quota).")
+    disk_files: int = _limit(20_000, "Files and directories the run may create in its writable directory.")
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -83,7 +89,8 @@ class Policy:
 
     Attributes:
         limits: Resource limits.
-        required: Layers that must be established, or nothing runs.
+        required: Layers that must be established, or nothing runs (None: every layer the
+            backend provides; a layer the backend does not provide makes it refuse).
         ro_binds: Extra host paths bound read-only at the same path (besides the Python
             runtime's view, which every backend adds).
         hide: Host paths hidden inside (an empty directory in their place), e.g. a runs
@@ -94,7 +101,7 @@ class Policy:
     """
 
     limits: Limits = field(default_factory=Limits)
-    required: frozenset[str] = frozenset(LAYERS)
+    required: frozenset[str] | None = None
     ro_binds: tuple[str, ...] = ()
     hide: tuple[str, ...] = ()
     env: tuple[tuple[str, str], ...] = ()
@@ -102,7 +109,7 @@ class Policy:
     uid: int = 65534
 
     def __post_init__(self) -> None:
-        unknown = set(self.required) - set(LAYERS)
+        unknown = set(self.required or ()) - set(LAYERS)
         if unknown:
             raise ValueError(f"unknown sandbox layer(s) {sorted(unknown)}; valid layers: {', '.join(LAYERS)}")
         if self.uid == 0:
@@ -111,7 +118,7 @@ class Policy:
     def to_json(self) -> dict:
         """A JSON-ready description (for the audit record and organism cards)."""
         d = asdict(self)
-        d["required"] = sorted(self.required)
+        d["required"] = sorted(self.required) if self.required is not None else "every layer the backend provides"
         return d
 
 

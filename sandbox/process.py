@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from bestiary.sandbox.outputs import inventory
@@ -85,8 +86,9 @@ def supervise(
     cpu_seconds: Callable[[], float] | None = None,
     cpu_limit: float | None = None,
     poll: float = 0.05,
+    disk_full: Callable[[], bool] | None = None,
 ) -> Outcome:
-    """Wait for ``proc``, killing the whole run at the wall-clock or total-CPU limit.
+    """Wait for ``proc``, killing the whole run at the wall-clock or total-CPU limit, or when its disk is full.
 
     Args:
         proc: The launched process (the sandbox launcher).
@@ -95,6 +97,7 @@ def supervise(
         cpu_seconds: Reads the run's total CPU time so far (e.g. from its cgroup).
         cpu_limit: Total CPU limit checked against ``cpu_seconds``.
         poll: Seconds between checks.
+        disk_full: Says whether the run's disk quota is used up.
     """
     start = time.monotonic()
     killed_for = None
@@ -108,6 +111,8 @@ def supervise(
             killed_for = "timeout"
         elif cpu_seconds is not None and cpu_limit is not None and cpu_seconds() > cpu_limit:
             killed_for = "cpu_limit"
+        elif disk_full is not None and disk_full():
+            killed_for = "disk"
         if killed_for:
             kill()
             code = proc.wait()
@@ -148,6 +153,9 @@ class Running:
         on_exit: Runs once the command has ended, before the result is built.
         classify: Turns the supervisor's outcome and the counters into a reason.
         audit_extra: Backend facts added to the audit record (versions, policy hash).
+        host_dir: Where the writable directory is on the host, if not at the launch's path
+            (a quota tmpfs bound there); it is inventoried.
+        disk_full: Says whether the run's disk quota is used up (the run is then ended: ``disk``).
     """
 
     proc: subprocess.Popen
@@ -158,6 +166,8 @@ class Running:
     on_exit: Callable[[], None] = lambda: None
     classify: Callable[[Outcome, dict], str] = basic_reason
     audit_extra: dict[str, Any] = field(default_factory=dict)
+    host_dir: Path | None = None
+    disk_full: Callable[[], bool] | None = None
 
 
 def complete(launch: Launch, backend: str, running: Running) -> SandboxResult:
@@ -167,7 +177,9 @@ def complete(launch: Launch, backend: str, running: Running) -> SandboxResult:
     out = CappedReader(proc.stdout, limits.output_bytes, launch.on_stdout_line)  # type: ignore[arg-type]
     err = CappedReader(proc.stderr, limits.output_bytes)  # type: ignore[arg-type]
     usage_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    outcome = supervise(proc, limits.wall_seconds, running.kill, running.cpu_seconds, limits.cpu_seconds)
+    outcome = supervise(
+        proc, limits.wall_seconds, running.kill, running.cpu_seconds, limits.cpu_seconds, disk_full=running.disk_full
+    )
     running.kill()  # daemons left behind by the command, if any
     out.join(5)
     err.join(5)
@@ -178,6 +190,8 @@ def complete(launch: Launch, backend: str, running: Running) -> SandboxResult:
     if cpu is None:
         cpu = (usage.ru_utime + usage.ru_stime) - (usage_before.ru_utime + usage_before.ru_stime)
     reason = running.classify(outcome, c)
+    if reason not in ("setup_failed", "timeout", "cpu_limit") and running.disk_full is not None and running.disk_full():
+        reason = "disk"
     record = {
         "time": timestamp(),
         "backend": backend,
@@ -194,7 +208,7 @@ def complete(launch: Launch, backend: str, running: Running) -> SandboxResult:
         "counters": c,
         "stdout_bytes": out.total,
         "stderr_bytes": err.total,
-        "outputs": inventory(launch.workdir).to_json(),
+        "outputs": inventory(running.host_dir or launch.workdir).to_json(),
         **running.audit_extra,
     }
     if launch.audit_path is not None:

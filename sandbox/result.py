@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 #: Why a run ended.
-REASONS: tuple[str, ...] = ("ok", "error", "oom", "cpu_limit", "timeout", "pids_limit", "setup_failed")
+REASONS: tuple[str, ...] = ("ok", "error", "oom", "cpu_limit", "timeout", "pids_limit", "disk", "setup_failed")
 
 #: An audit record is at most this large: every list in it is bounded by construction, and the
 #: command line is cut if it is absurdly long.

@@ -10,7 +10,6 @@ import pytest
 import bestiary.sandbox.bwrap as bw
 from bestiary.sandbox import Policy, SandboxUnavailable, get_backend, run
 from bestiary.sandbox.cgroups import create_cgroup
-from bestiary.sandbox.policy import LAYERS
 from bestiary.sandbox.seccomp_filter import SeccompUnavailableError
 
 MARKER = "ran.txt"
@@ -40,7 +39,7 @@ def test_cgroup_not_required_runs_and_records_it(
     workdir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(bw, "create_cgroup", lambda *a: create_cgroup(*a, root=tmp_path))
-    result = run(TOUCH, workdir, Policy(required=frozenset(LAYERS) - {"cgroup"}))
+    result = run(TOUCH, workdir, Policy(required=bw.BwrapBackend.provides - {"cgroup"}))
     assert result.ok and result.layers["cgroup"] is False
 
 
