@@ -22,6 +22,7 @@ from bestiary.sandbox.base import (
 )
 from bestiary.sandbox.bwrap import BwrapBackend
 from bestiary.sandbox.errors import SandboxError, SandboxUnavailable
+from bestiary.sandbox.gvisor import GvisorBackend
 from bestiary.sandbox.none import NoSandbox
 from bestiary.sandbox.outputs import (
     MalformedOutputError,
@@ -39,6 +40,7 @@ __all__ = [
     "LAYERS",
     "REASONS",
     "BwrapBackend",
+    "GvisorBackend",
     "Launch",
     "Limits",
     "MalformedOutputError",

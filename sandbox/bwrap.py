@@ -20,7 +20,6 @@ Order of a run:
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import json
 import os
@@ -30,7 +29,6 @@ import subprocess
 import sys
 import threading
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 from bestiary.sandbox import landlock, quota, view
@@ -153,23 +151,6 @@ def _child_setup(cgroup: Cgroup | None, limits: dict[int, int], uid: int | None)
     ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
-def inner_environment(policy: Policy) -> dict[str, str]:
-    """The environment inside: a fixed base, the allow-listed host variables and the policy's own."""
-    env = {
-        "HOME": "/tmp",
-        "TMPDIR": "/tmp",
-        "PATH": f"{os.path.join(sys.prefix, 'bin')}:/usr/local/bin:/usr/bin:/bin",
-        "OMP_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
-        "MPLBACKEND": "Agg",
-        **{k: os.environ[k] for k in policy.env_allowlist if k in os.environ},
-    }
-    if view.sandbox_pythonpath():
-        env["PYTHONPATH"] = view.sandbox_pythonpath()
-    env.update(dict(policy.env))
-    return env
-
-
 def mount_view(cmd: BwrapCommand, policy: Policy, workdir: Path, ro: list[str], host_dir: Path | None = None) -> None:
     """The filesystem the command sees: the read-only view, hidden paths, ``/tmp``, the one writable directory."""
     for link in view.MERGED_USR_LINKS:
@@ -184,39 +165,6 @@ def mount_view(cmd: BwrapCommand, policy: Policy, workdir: Path, ro: list[str], 
         if any(view.within(path, r) for r in ro):  # elsewhere it is not visible anyway
             cmd.hide(path)
     cmd.bind(str(host_dir or workdir), str(workdir))
-
-
-@contextlib.contextmanager
-def disk_quota(workdir: Path, policy: Policy, uid: int | None, layers: dict) -> Iterator[Path | None]:
-    """The host directory to bind as the writable one: a quota tmpfs, or None (the workdir itself, no quota).
-
-    A workdir that is already a quota workspace (``quota.workspace``) is used as it is. Otherwise, where a
-    tmpfs can be mounted (a root launcher), a fresh one beside the workdir takes the workdir's content,
-    is bound in its place, and what the run wrote is copied back afterwards.
-
-    Raises:
-        SandboxUnavailable: If the quota is required and cannot be set up.
-    """
-    if quota.is_workspace(workdir):
-        layers["disk_quota"] = "tmpfs"
-        yield workdir
-        return
-    if os.geteuid() != 0 and "disk_quota" not in (policy.required or ()):
-        layers["disk_quota"] = False
-        yield None
-        return
-    limits = policy.limits
-    with quota.workspace(workdir.parent / f".{workdir.name}.quota-{uuid.uuid4().hex[:8]}", limits, uid) as qdir:
-        quota.copy_back(workdir, qdir, limits.disk_mb * MIB, limits.disk_files)
-        if uid is not None:
-            for dirpath, dirnames, filenames in os.walk(qdir):
-                for name in [*dirnames, *filenames]:
-                    os.lchown(os.path.join(dirpath, name), uid, uid)
-        layers["disk_quota"] = "tmpfs"
-        try:
-            yield qdir
-        finally:
-            quota.copy_back(qdir, workdir, limits.disk_mb * MIB, limits.disk_files)
 
 
 @register_backend
@@ -273,7 +221,7 @@ class BwrapBackend(SandboxBackend):
             ensure_available(False, "cgroup", req, str(exc))
             layers["cgroup"] = False
         try:
-            with disk_quota(workdir, policy, uid, layers) as host_dir:
+            with quota.for_run(workdir, policy, uid, layers) as host_dir:
                 return self._launch(launch, uid, ro, bpf, abi, cgroup, layers, host_dir)
         finally:
             if cgroup is not None:
@@ -301,7 +249,7 @@ class BwrapBackend(SandboxBackend):
         mount_view(cmd, policy, workdir, ro, host_dir)
         cmd.data_file(f"sandbox:x:{run_uid}:{run_uid}:sandbox:/tmp:/usr/sbin/nologin\n".encode(), "/etc/passwd")
         cmd.args("--remount-ro", "/", "--chdir", str(workdir))
-        cmd.setenv(inner_environment(policy))
+        cmd.setenv(view.environment(policy))
         if bpf:
             cmd.seccomp(bpf)
         landlock_mode = "required" if "landlock" in (policy.required or ()) else ("auto" if abi else "off")

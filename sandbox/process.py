@@ -156,6 +156,7 @@ class Running:
         host_dir: Where the writable directory is on the host, if not at the launch's path
             (a quota tmpfs bound there); it is inventoried.
         disk_full: Says whether the run's disk quota is used up (the run is then ended: ``disk``).
+        stderr: What the run wrote to stderr (capped), set before ``classify`` is called.
     """
 
     proc: subprocess.Popen
@@ -168,6 +169,7 @@ class Running:
     audit_extra: dict[str, Any] = field(default_factory=dict)
     host_dir: Path | None = None
     disk_full: Callable[[], bool] | None = None
+    stderr: bytes = b""
 
 
 def complete(launch: Launch, backend: str, running: Running) -> SandboxResult:
@@ -186,6 +188,7 @@ def complete(launch: Launch, backend: str, running: Running) -> SandboxResult:
     running.on_exit()
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     c = running.counters()
+    running.stderr = err.data()
     cpu = c.get("cpu_seconds")
     if cpu is None:
         cpu = (usage.ru_utime + usage.ru_stime) - (usage_before.ru_utime + usage_before.ru_stime)

@@ -22,11 +22,12 @@ import ctypes
 import os
 import shutil
 import stat
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 from bestiary.sandbox.errors import SandboxUnavailable
-from bestiary.sandbox.policy import MIB, Limits
+from bestiary.sandbox.policy import MIB, Limits, Policy
 
 _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 2, 4, 8
 _MNT_DETACH = 2
@@ -147,3 +148,36 @@ def copy_back(source: Path, target: Path, max_bytes: int, max_files: int) -> int
             copied += 1
             total += st.st_size
     return copied
+
+
+@contextlib.contextmanager
+def for_run(workdir: Path, policy: Policy, uid: int | None, layers: dict) -> Iterator[Path | None]:
+    """The host directory to bind as the writable one: a quota tmpfs, or None (the workdir itself, no quota).
+
+    A workdir that is already a quota workspace (``quota.workspace``) is used as it is. Otherwise, where a
+    tmpfs can be mounted (a root launcher), a fresh one beside the workdir takes the workdir's content,
+    is bound in its place, and what the run wrote is copied back afterwards.
+
+    Raises:
+        SandboxUnavailable: If the quota is required and cannot be set up.
+    """
+    if is_workspace(workdir):
+        layers["disk_quota"] = "tmpfs"
+        yield workdir
+        return
+    if os.geteuid() != 0 and "disk_quota" not in (policy.required or ()):
+        layers["disk_quota"] = False
+        yield None
+        return
+    limits = policy.limits
+    with workspace(workdir.parent / f".{workdir.name}.quota-{uuid.uuid4().hex[:8]}", limits, uid) as qdir:
+        copy_back(workdir, qdir, limits.disk_mb * MIB, limits.disk_files)
+        if uid is not None:
+            for dirpath, dirnames, filenames in os.walk(qdir):
+                for name in [*dirnames, *filenames]:
+                    os.lchown(os.path.join(dirpath, name), uid, uid)
+        layers["disk_quota"] = "tmpfs"
+        try:
+            yield qdir
+        finally:
+            copy_back(qdir, workdir, limits.disk_mb * MIB, limits.disk_files)

@@ -22,6 +22,10 @@ import sys
 import sysconfig
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bestiary.sandbox.policy import Policy
 
 #: System paths every job sees read-only, if they exist. Nothing else of /etc is bound.
 SYSTEM_BINDS: tuple[str, ...] = ("/usr", "/etc/ld.so.cache", "/etc/alternatives")
@@ -166,3 +170,20 @@ def overlap(path: Path | str) -> str | None:
         if within(q, p):
             return f"it contains {q}, the checkout that package sources come from"
     return None
+
+
+def environment(policy: Policy) -> dict[str, str]:
+    """The environment inside: a fixed base, the allow-listed host variables and the policy's own."""
+    env = {
+        "HOME": "/tmp",
+        "TMPDIR": "/tmp",
+        "PATH": f"{os.path.join(sys.prefix, 'bin')}:/usr/local/bin:/usr/bin:/bin",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "MPLBACKEND": "Agg",
+        **{k: os.environ[k] for k in policy.env_allowlist if k in os.environ},
+    }
+    if sandbox_pythonpath():
+        env["PYTHONPATH"] = sandbox_pythonpath()
+    env.update(dict(policy.env))
+    return env

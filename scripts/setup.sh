@@ -12,10 +12,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  # bubblewrap: the sandbox backend; libseccomp2: its syscall filter; python3-venv: venvs of
-  # /usr/bin/python3; chromium: the report's rendering test (headless).
+  # bubblewrap: the default sandbox backend; libseccomp2: its syscall filter; runsc: gVisor, the
+  # second backend; python3-venv: venvs of /usr/bin/python3; chromium: the report's rendering test.
   need=()
-  for pkg in bubblewrap libseccomp2 python3-venv chromium; do
+  for pkg in bubblewrap libseccomp2 runsc python3-venv chromium; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || need+=("$pkg")
   done
   if [ ${#need[@]} -gt 0 ]; then
@@ -23,6 +23,9 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   fi
 elif ! command -v bwrap >/dev/null; then
   echo "setup: bubblewrap is not installed; the sandbox needs it (Debian/Ubuntu: sudo apt-get install bubblewrap)" >&2
+fi
+if ! command -v runsc >/dev/null; then
+  echo "setup: gVisor's runsc is not installed; the gvisor backend needs it (Debian/Ubuntu: apt-get install runsc)" >&2
 fi
 
 if [ -z "${PYTHON:-}" ]; then

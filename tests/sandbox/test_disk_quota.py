@@ -24,10 +24,10 @@ CASES = {
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_filling_the_disk_ends_the_run_with_reason_disk(name: str, workdir: Path) -> None:
+def test_filling_the_disk_ends_the_run_with_reason_disk(name: str, backend: str, workdir: Path) -> None:
     before = sorted(p.name for p in workdir.parent.iterdir())
     limits = Limits(disk_mb=16, disk_files=500, wall_seconds=60)
-    result = run([sys.executable, "-c", FIRST + CASES[name]], workdir, Policy(limits=limits))
+    result = run([sys.executable, "-c", FIRST + CASES[name]], workdir, Policy(limits=limits), backend=backend)
     assert result.reason == "disk", (result.reason, result.stderr[-800:])
     assert result.layers["disk_quota"] == "tmpfs" and result.wall_seconds < 30
     # Nothing outside the writable directory was touched, and no quota mount is left behind.
@@ -37,13 +37,14 @@ def test_filling_the_disk_ends_the_run_with_reason_disk(name: str, workdir: Path
     assert read_output(workdir, "kept.txt") == b"kept"
 
 
-def test_a_workspace_holds_inputs_and_outputs_and_goes_away(workdir: Path) -> None:
+def test_a_workspace_holds_inputs_and_outputs_and_goes_away(backend: str, workdir: Path) -> None:
     space = workdir / "unit"
     limits = Limits(disk_mb=8, disk_files=100)
     with Q.workspace(space, limits, 65534) as d:
         assert Q.is_workspace(d)
         (d / "input.txt").write_text("in")
-        result = run([sys.executable, "-c", "open('out.txt', 'w').write(open('input.txt').read() + 'out')"], d)
+        code = "open('out.txt', 'w').write(open('input.txt').read() + 'out')"
+        result = run([sys.executable, "-c", code], d, backend=backend)
         assert result.ok and result.layers["disk_quota"] == "tmpfs"
         assert read_output(d, "out.txt") == b"inout"
     assert not space.exists()

@@ -110,3 +110,45 @@ def test_policy_rejects_root_uid_and_unknown_layers() -> None:
         Policy(uid=0)
     with pytest.raises(ValueError, match="valid layers"):
         Policy(required=frozenset({"firewall"}))
+
+
+# ---------------------------------------------------------------- gVisor's runsc
+import bestiary.sandbox.gvisor as gv  # noqa: E402
+
+
+def test_runsc_missing(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(gv.shutil, "which", lambda name: None)
+    with pytest.raises(SandboxUnavailable, match="apt-get install runsc"):
+        run(TOUCH, workdir, backend="gvisor")
+    assert_nothing_ran(workdir)
+
+
+def test_a_layer_gvisor_does_not_provide_is_refused(workdir: Path) -> None:
+    with pytest.raises(SandboxUnavailable, match=r"landlock: the gvisor backend does not provide.*bwrap"):
+        run(TOUCH, workdir, Policy(required=frozenset({"landlock"})), backend="gvisor")
+    assert_nothing_ran(workdir)
+
+
+def test_gvisor_cgroup_not_applicable(workdir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(gv, "create_cgroup", lambda *a: create_cgroup(*a, root=tmp_path))
+    with pytest.raises(SandboxUnavailable, match=r"cgroup: .*not mounted"):
+        run(TOUCH, workdir, backend="gvisor")
+    assert_nothing_ran(workdir)
+
+
+def test_runsc_setup_failure_is_unavailable_not_a_result(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real_bundle = gv.bundle
+
+    def broken_bundle(*args):  # type: ignore[no-untyped-def]
+        config = real_bundle(*args)
+        config["mounts"].append({"destination": "/x", "type": "bind", "source": "/nonexistent-src", "options": ["ro"]})
+        (args[0] / "config.json").write_text(__import__("json").dumps(config))
+        return config
+
+    monkeypatch.setattr(gv, "bundle", broken_bundle)
+    log = workdir.parent / f"{workdir.name}.audit.jsonl"
+    with pytest.raises(SandboxUnavailable, match="could not be set up, so nothing was run") as info:
+        run(TOUCH, workdir, audit_path=log, backend="gvisor")
+    assert info.value.result.reason == "setup_failed"  # type: ignore[attr-defined]
+    assert_nothing_ran(workdir)
+    assert '"reason": "setup_failed"' in log.read_text()

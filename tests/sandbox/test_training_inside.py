@@ -54,3 +54,21 @@ def test_cli_sandbox_run_passes_the_exit_code(workdir: Path) -> None:
 def test_cli_sandbox_run_rejects_bad_limits() -> None:
     result = CliRunner().invoke(app, ["sandbox", "run", "--memory-mb", "0", "--", "true"])
     assert result.exit_code == 2 and "memory_mb" in result.output
+
+
+def test_the_same_trial_gives_the_same_numbers_under_bwrap_and_gvisor(workdir: Path) -> None:
+    from bestiary.organisms import EvalSpec, TrialSpec, train_organism
+
+    spec = TrialSpec(
+        env_id="bestiary/OffSwitch-v0",
+        width=6,
+        seed=2,
+        timesteps=4096,
+        n_envs=16,
+        evaluation=EvalSpec(episodes=64, probes=64),
+    )
+    under = {b: train_organism(spec, workdir / b, backend=b) for b in ("bwrap", "gvisor")}
+    assert all(o.state == "done" for o in under.values()), {b: o.detail for b, o in under.items()}
+    assert under["gvisor"].card["sandbox"]["backend"] == "gvisor"
+    assert under["gvisor"].card["sandbox"]["layers"]["user_space_kernel"].startswith("gVisor")
+    assert under["bwrap"].metrics == under["gvisor"].metrics
