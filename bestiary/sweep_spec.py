@@ -34,7 +34,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 
 from bestiary.errors import BestiaryError
-from bestiary.organisms.spec import ALGORITHMS, TRAINERS, Algorithm, EvalSpec, Trainer
+from bestiary.organisms.spec import ALGORITHMS, DEFAULT_TRAINER, TRAINERS, Algorithm, EvalSpec, Trainer
 from bestiary.sandbox.policy import limit_docs
 
 #: Bounds of a spec file.
@@ -169,10 +169,11 @@ class SweepSpec(_Model):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$", description="Names runs/<name>/.")
     environments: list[EnvironmentSpec] = Field(min_length=1, max_length=MAX_LIST, description="The environments.")
     algo: Algorithm = Field("ppo", description="Training algorithm: " + ", ".join(ALGORITHMS) + ".")
-    trainer: Trainer = Field(
-        "sb3",
+    trainer: Trainer | None = Field(
+        None,
         description="Who trains the organisms: " + " or ".join(TRAINERS) + " (population: many PPO organisms of one "
-        "shape per process; the same algorithm, checked against sb3 by benchmarks/population_equivalence.py).",
+        "shape per process; the same algorithm, checked against sb3 by benchmarks/population_equivalence.py); "
+        f"default: {DEFAULT_TRAINER} for fresh PPO organisms, sb3 otherwise.",
     )
     hyperparameters: dict[str, Any] = Field(default_factory=dict, description="Overrides of organisms/defaults.yaml.")
     scale: ScaleSpec = Field(description="The scale ladder.")

@@ -29,6 +29,8 @@ ALGORITHMS: tuple[str, ...] = typing.get_args(Algorithm)
 #: Who trains an organism: stable-baselines3 one at a time (the reference), or a batched population.
 Trainer = Literal["sb3", "population"]
 TRAINERS: tuple[str, ...] = typing.get_args(Trainer)
+#: The trainer of fresh PPO organisms when none is asked for.
+DEFAULT_TRAINER: Trainer = "sb3"
 
 
 class EvalSpec(BaseModel):
@@ -59,8 +61,10 @@ class TrialSpec(BaseModel):
     oversight: Literal["train", "on", "off"] = Field("train", description="Oversight regime during training.")
     evaluation: EvalSpec = Field(default_factory=EvalSpec)
     init_from: str | None = Field(None, description="Trial id of an organism to continue training from.")
-    trainer: Trainer = Field(
-        "sb3", description="sb3 (stable-baselines3, one organism per process) or population (many per process, PPO)."
+    trainer: Trainer | None = Field(
+        None,
+        description="sb3 (stable-baselines3, one organism per process) or population (many PPO organisms per "
+        f"process); default: {DEFAULT_TRAINER} for fresh PPO organisms, sb3 otherwise.",
     )
 
 
@@ -167,7 +171,9 @@ def resolve(spec: TrialSpec, source: ResolvedTrial | None = None) -> ResolvedTri
             f"unknown {spec.algo} hyperparameter(s) {', '.join(sorted(unknown_hp))}; known: {', '.join(sorted(hp))}"
         )
     hp.update(spec.hyperparameters)
-    if spec.trainer == "population" and (spec.algo != "ppo" or spec.init_from is not None):
+    population_capable = spec.algo == "ppo" and spec.init_from is None
+    trainer = spec.trainer or (DEFAULT_TRAINER if population_capable else "sb3")
+    if trainer == "population" and not population_capable:
         raise OrganismError(
             "the population trainer trains fresh PPO organisms; use trainer: sb3 for "
             + ("continued training" if spec.init_from else f"algo {spec.algo}")
@@ -191,7 +197,7 @@ def resolve(spec: TrialSpec, source: ResolvedTrial | None = None) -> ResolvedTri
         "evaluation": spec.evaluation.model_dump(),
         "init_from": spec.init_from,
         "env_code": E.env_code(spec.env_id),
-        "trainer": spec.trainer,
+        "trainer": trainer,
     }
     return ResolvedTrial(trial_id=trial_id(body), **body)
 

@@ -30,7 +30,7 @@ def train_cmd(
     seed: Annotated[int, typer.Option(help="Seed of training and evaluation.")] = 0,
     timesteps: Annotated[int | None, typer.Option(help=_help("timesteps"))] = None,
     algo: Annotated[str, typer.Option(help=_help("algo"))] = "ppo",
-    trainer: Annotated[str, typer.Option(help=_help("trainer"))] = "sb3",
+    trainer: Annotated[str | None, typer.Option(help=_help("trainer"))] = None,
     oversight: Annotated[str, typer.Option(help=_help("oversight"))] = "train",
     env_kwarg: Annotated[list[str] | None, typer.Option("--env-kwarg", help="Knob as KEY=VALUE (repeatable).")] = None,
     out: Annotated[
@@ -53,7 +53,7 @@ def train_cmd(
 
     if algo not in ALGORITHMS:
         raise fail(f"--algo must be one of {', '.join(ALGORITHMS)}, not {algo!r}")
-    if trainer not in TRAINERS:
+    if trainer is not None and trainer not in TRAINERS:
         raise fail(f"--trainer must be one of {', '.join(TRAINERS)}, not {trainer!r}")
     try:
         source = RunDir(from_).trial() if from_ else None
