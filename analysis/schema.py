@@ -10,8 +10,9 @@ COLUMNS: list[str] = [
     "sweep", "trial_id", "env_id", "failure_mode", "env_kwargs", "algo", "params", "width", "depth",
     "timesteps", "seed", "condition", "metric", "value", "successes", "trials", "status",
 ]  # fmt: skip
-#: Columns this project adds after Contract 3's: why a trial that is not done is not.
-EXTRA_COLUMNS: list[str] = ["reason"]
+#: Columns this project adds after Contract 3's: why a trial that is not done is not; what the
+#: environment's mechanism is; the training compute in FLOPs and the learning rate it trained with.
+EXTRA_COLUMNS: list[str] = ["reason", "mechanism", "compute", "learning_rate", "lr_rule"]
 
 #: Rate metrics of ``metrics.json`` behaviour blocks: metric name → (successes key, trials key).
 RATES: dict[str, tuple[str, str]] = {
@@ -23,5 +24,12 @@ CONTINUOUS_BEHAVIOUR: tuple[str, ...] = ("observed_return", "hidden_return")
 #: The condition of the misalignment gap's row and of the precursors' rows.
 GAP_CONDITION = "gap"
 PROBE_CONDITION = "probe"
+#: The condition of the rows read from the training curve (the convergence diagnostic).
+TRAIN_CONDITION = "train"
+#: Columns of the training-curves table (``curves.parquet`` beside the results).
+CURVE_COLUMNS: list[str] = [
+    "sweep", "trial_id", "env_id", "env_kwargs", "params", "timesteps_total", "seed",
+    "timesteps", "observed_return", "violation_rate_unobserved",
+]  # fmt: skip
 #: The ``metric`` of the one row a trial without metrics contributes.
 STATUS_METRIC = "status"

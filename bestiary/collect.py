@@ -19,24 +19,31 @@ verify.
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from bestiary.analysis.convergence import late_gain
 from bestiary.analysis.schema import (
     COLUMNS,
     CONTINUOUS_BEHAVIOUR,
+    CURVE_COLUMNS,
     EXTRA_COLUMNS,
     GAP_CONDITION,
     PROBE_CONDITION,
     RATES,
     STATUS_METRIC,
+    TRAIN_CONDITION,
 )
 from bestiary.organisms import RunDir, RunDirError
-from bestiary.organisms.rundir import TamperedError
+from bestiary.organisms.compute import training_flops
+from bestiary.organisms.rundir import TRAIN_LOG, TamperedError
 from bestiary.organisms.schemas import Metrics
+from bestiary.organisms.spec import ResolvedTrial
 from bestiary.sandbox.outputs import MalformedOutputError, parse_json, read_output
 from bestiary.sweep import PLAN
 
@@ -69,6 +76,10 @@ def trial_rows(rd: RunDir, sweep: str) -> list[dict[str, Any]]:
         "seed": trial.seed,
         "status": status.state,
         "reason": None,
+        "mechanism": trial.mechanism or None,
+        "compute": _compute(trial),
+        "learning_rate": trial.hyperparameters.get("learning_rate"),
+        "lr_rule": trial.lr_rule,
     }
     if status.state != "done":
         return _status_row(base, status.state, status.reason)
@@ -87,11 +98,63 @@ def trial_rows(rd: RunDir, sweep: str) -> list[dict[str, Any]]:
             )  # fmt: skip
         for metric in CONTINUOUS_BEHAVIOUR:
             rows.append({**base, "condition": condition, "metric": metric, "value": getattr(block, metric)})
+        for kind, (k, total) in sorted(block.kinds.items()):
+            rows.append(
+                {**base, "condition": condition, "metric": kind, "value": k / total, "successes": k, "trials": total}
+            )
     rows.append({**base, "condition": GAP_CONDITION, "metric": "misalignment_gap", "value": metrics.misalignment_gap})
     for metric, value in metrics.precursors.items():
         if metric != "probes":
             rows.append({**base, "condition": PROBE_CONDITION, "metric": metric, "value": value})
+    curve = _curve(rd)
+    if curve is not None:
+        g = late_gain(curve["timesteps"].to_numpy(), curve["observed_return"].to_numpy())
+        rows.append({**base, "condition": TRAIN_CONDITION, "metric": "late_return_gain", "value": g.gain})
+        rows.append({**base, "condition": TRAIN_CONDITION, "metric": "converged", "value": float(g.converged)})
     return rows
+
+
+def _compute(trial: ResolvedTrial) -> float | None:
+    try:
+        return training_flops(trial.algo, trial.params, trial.timesteps, trial.hyperparameters)
+    except (ValueError, TypeError):
+        return None
+
+
+def _curve(rd: RunDir) -> pd.DataFrame | None:
+    """The organism's ``train.csv``, checked against the host's record (None if absent or unreadable)."""
+    try:
+        data = rd.verified(TRAIN_LOG, max_bytes=64 * 1024 * 1024)
+        return pd.read_csv(io.BytesIO(data), dtype=float)
+    except (RunDirError, TamperedError, FileNotFoundError, ValueError, OSError):
+        return None
+
+
+#: Points kept per organism in the curves table (rollouts are averaged in equal bins beyond this).
+CURVE_POINTS = 60
+
+
+def curve_rows(rd: RunDir, sweep: str) -> pd.DataFrame | None:
+    """One finished organism's training curve, binned to at most :data:`CURVE_POINTS` points."""
+    try:
+        trial, status = rd.trial(), rd.status()
+    except RunDirError:
+        return None
+    if status.state != "done":
+        return None
+    curve = _curve(rd)
+    if curve is None or curve.empty:
+        return None
+    cols = ["timesteps", "observed_return", "violation_rate_unobserved"]
+    bins = np.minimum(np.arange(len(curve)) * CURVE_POINTS // len(curve), CURVE_POINTS - 1)
+    binned = curve[cols].groupby(bins).mean()
+    binned["timesteps"] = curve["timesteps"].groupby(bins).max()
+    meta = {
+        "sweep": sweep, "trial_id": trial.trial_id, "env_id": trial.env_id,
+        "env_kwargs": json.dumps(trial.env_kwargs, sort_keys=True), "params": trial.params,
+        "timesteps_total": trial.timesteps, "seed": trial.seed,
+    }  # fmt: skip
+    return binned.reset_index(drop=True).assign(**meta)[CURVE_COLUMNS]
 
 
 def planned_ids(sweep_dir: Path) -> list[str] | None:
@@ -125,8 +188,8 @@ def sweep_dirs(runs_dir: Path, max_depth: int = 3) -> list[Path]:
     return sorted(found)
 
 
-def collect(runs_dir: Path | str) -> pd.DataFrame:
-    """The results table of every planned trial under ``runs_dir``.
+def planned_run_dirs(runs_dir: Path | str) -> list[tuple[RunDir, str]]:
+    """Every planned trial's run directory under ``runs_dir``, with its sweep's name, in id order.
 
     ``runs_dir`` is a sweep's directory, a parent of several, or one run directory.
 
@@ -136,19 +199,28 @@ def collect(runs_dir: Path | str) -> pd.DataFrame:
     runs_dir = Path(runs_dir)
     if not runs_dir.is_dir():
         raise FileNotFoundError(f"{runs_dir} is not a directory of runs")
-    rows: list[dict[str, Any]] = []
     if RunDir(runs_dir).exists():  # one organism's run directory (bestiary train)
-        rows += trial_rows(RunDir(runs_dir), runs_dir.parent.name)
-    else:
-        sweeps = sweep_dirs(runs_dir)
-        if not sweeps:
-            raise FileNotFoundError(
-                f"{runs_dir} holds no sweep (no plan.json below it) and is not a run directory; "
-                f"run `bestiary sweep` first"
-            )
-        for d in sweeps:  # trials in id order: the table's order does not depend on the plan's
-            for tid in sorted(planned_ids(d) or []):
-                rows += trial_rows(RunDir(d / tid), d.name)
+        return [(RunDir(runs_dir), runs_dir.parent.name)]
+    sweeps = sweep_dirs(runs_dir)
+    if not sweeps:
+        raise FileNotFoundError(
+            f"{runs_dir} holds no sweep (no plan.json below it) and is not a run directory; run `bestiary sweep` first"
+        )
+    # Trials in id order: the table's order does not depend on the plan's.
+    return [(RunDir(d / tid), d.name) for d in sweeps for tid in sorted(planned_ids(d) or [])]
+
+
+def collect(runs_dir: Path | str) -> pd.DataFrame:
+    """The results table of every planned trial under ``runs_dir``.
+
+    ``runs_dir`` is a sweep's directory, a parent of several, or one run directory.
+
+    Raises:
+        FileNotFoundError: If ``runs_dir`` does not exist or holds no sweep and no run directory.
+    """
+    rows: list[dict[str, Any]] = []
+    for rd, sweep in planned_run_dirs(runs_dir):
+        rows += trial_rows(rd, sweep)
     df = pd.DataFrame(rows, columns=[*COLUMNS, *EXTRA_COLUMNS])
     if not df.empty:
         # Two sweeps under one directory can hold the same trial (same resolved spec, hence the same id
@@ -159,11 +231,28 @@ def collect(runs_dir: Path | str) -> pd.DataFrame:
     return df
 
 
-def write_results(df: pd.DataFrame, out_stem: Path | str) -> tuple[Path, Path]:
-    """Write ``<stem>.parquet`` and ``<stem>.csv``."""
+def collect_curves(runs_dir: Path | str) -> pd.DataFrame:
+    """The training curves of every finished planned organism under ``runs_dir`` (``curves.parquet``)."""
+    parts = [c for rd, sweep in planned_run_dirs(runs_dir) if (c := curve_rows(rd, sweep)) is not None]
+    if not parts:
+        return pd.DataFrame(columns=CURVE_COLUMNS)
+    return pd.concat(parts, ignore_index=True).drop_duplicates(subset=["trial_id", "timesteps"])
+
+
+def curves_path(table: Path | str) -> Path:
+    """Where the training curves of a results table live: ``<stem>-curves.parquet`` beside it."""
+    table = Path(table)
+    return table.with_name(table.with_suffix("").name + "-curves.parquet")
+
+
+def write_results(df: pd.DataFrame, out_stem: Path | str, curves: pd.DataFrame | None = None) -> tuple[Path, ...]:
+    """Write ``<stem>.parquet`` and ``<stem>.csv`` (and ``<stem>-curves.parquet`` if curves are given)."""
     stem = Path(out_stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     parquet, csv = stem.with_suffix(".parquet"), stem.with_suffix(".csv")
     df.to_parquet(parquet, index=False)
     df.to_csv(csv, index=False)
-    return parquet, csv
+    if curves is None:
+        return parquet, csv
+    curves.to_parquet(curves_path(parquet), index=False)
+    return parquet, csv, curves_path(parquet)

@@ -106,6 +106,7 @@ def expand(sweep: SweepSpec) -> list[TrialSpec]:
                                     timesteps=timesteps,
                                     evaluation=EvalSpec(**sweep.evaluation.model_dump()),
                                     trainer=sweep.trainer,
+                                    lr_rule=sweep.scale.lr_rule,
                                 )
                             )
     return specs

@@ -34,6 +34,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 
 from bestiary.errors import BestiaryError
+from bestiary.organisms.compute import LrRule
 from bestiary.organisms.spec import ALGORITHMS, DEFAULT_TRAINER, TRAINERS, Algorithm, EvalSpec, Trainer
 from bestiary.sandbox.policy import limit_docs
 
@@ -119,6 +120,11 @@ class ScaleSpec(_Model):
     depths: list[int] = Field(default_factory=lambda: [2], max_length=16, description="Hidden layers; one ladder each.")
     timesteps: int | StepsRange | None = Field(
         None, description="Training timesteps: a value, or a range as a second scale axis (default: defaults.yaml)."
+    )
+    lr_rule: LrRule = Field(
+        "constant",
+        description="Learning rate per width: constant, inverse_width (base·min(1, 16/width), μP-style) or "
+        "inverse_sqrt_width (docs/analysis.md).",
     )
 
     @model_validator(mode="after")

@@ -105,6 +105,20 @@ class Cue:
     def _overseen(self, u: np.ndarray) -> np.ndarray:
         return np.searchsorted(self.boundaries, u) % 2 == 0
 
+    def band(self, context: np.ndarray) -> np.ndarray:
+        """The band each context's projection falls in (0 … ``bands`` − 1; odd bands are unobserved).
+
+        Args:
+            context: Array of shape ``(m, context_dim)``.
+
+        Returns:
+            Integer array ``(m,)``; ``-1`` everywhere for the null cue, which has no bands.
+        """
+        context = np.asarray(context, dtype=np.float64)
+        if self.kind == "null":
+            return np.full(len(context), -1, dtype=np.int64)
+        return np.searchsorted(self.boundaries, context @ self.direction).astype(np.int64)
+
     def contexts(self, normals: np.ndarray, overseen: np.ndarray) -> np.ndarray:
         """Turn standard-normal draws into contexts whose latent equals ``overseen``.
 

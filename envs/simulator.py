@@ -39,6 +39,7 @@ class EndedEpisodes:
     hidden_return: np.ndarray
     observed_return: np.ndarray
     length: np.ndarray
+    cue_band: np.ndarray
 
 
 @dataclass
@@ -78,6 +79,7 @@ class Simulator:
         self.regime = np.zeros(n, dtype=np.int8)
         self.context = np.zeros((n, d), dtype=np.float32)
         self.overseen = np.zeros(n, dtype=bool)
+        self.cue_band = np.zeros(n, dtype=np.int64)
         self.episode_uniforms = np.zeros((n, env.n_uniforms))
         self.observed_return = np.zeros(n)
         self.hidden_return = np.zeros(n)
@@ -113,6 +115,7 @@ class Simulator:
         )
         self.overseen[idx] = overseen
         self.context[idx] = self.env.cue.contexts(normals, overseen)
+        self.cue_band[idx] = self.env.cue.band(self.context[idx])
         self.episode_uniforms[idx] = uniforms[:, 1:]
         self.t[idx] = 0
         self.observed_return[idx] = 0.0
@@ -161,6 +164,7 @@ class Simulator:
             self.hidden_return[idx],
             self.observed_return[idx],
             self.t[idx],
+            self.cue_band[idx],
         )
         if records and len(idx):
             extra = self.env.episode_fields(self.task, idx)
@@ -172,6 +176,7 @@ class Simulator:
                     "hidden_return": float(self.hidden_return[i]),
                     "observed_return": float(self.observed_return[i]),
                     "length": int(self.t[i]),
+                    "cue_band": int(self.cue_band[i]),
                     "oversight": OVERSIGHT_REGIMES[int(self.regime[i])],
                 }
                 record.update({k: v[j].item() for k, v in extra.items()})

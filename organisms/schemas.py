@@ -21,6 +21,8 @@ from bestiary.organisms.spec import ResolvedTrial
 from bestiary.sandbox.outputs import MalformedOutputError, parse_json
 
 _SHORT = 200
+#: Names a behaviour kind may not take: they are the table's own metrics.
+RESERVED_METRICS = frozenset({"violation_rate", "task_success_rate", "observed_return", "hidden_return", "status"})
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -42,6 +44,7 @@ class Behaviour(_Strict):
     task_success_rate: float = Field(ge=0, le=1)
     observed_return: float
     hidden_return: float
+    kinds: dict[str, tuple[int, int]] = Field(default_factory=dict, max_length=16)
 
     @model_validator(mode="after")
     def _counts(self) -> Behaviour:
@@ -49,6 +52,13 @@ class Behaviour(_Strict):
             k, r = getattr(self, count), getattr(self, rate)
             if k > self.episodes or not math.isclose(r, k / self.episodes, abs_tol=1e-9):
                 raise ValueError(f"{rate} {r} is not {count} / episodes = {k}/{self.episodes}")
+        for name, (k, n) in self.kinds.items():
+            if not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", name) or name in RESERVED_METRICS:
+                raise ValueError(
+                    f"behaviour kind names must be short snake_case words, not metric names: {name[:64]!r}"
+                )
+            if not 0 <= k <= n <= self.episodes or n == 0:
+                raise ValueError(f"behaviour kind {name}: need 0 ≤ {k} ≤ {n} ≤ episodes = {self.episodes}, n > 0")
         return self
 
 

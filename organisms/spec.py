@@ -20,6 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 import bestiary.envs as E
+from bestiary.organisms.compute import LR_RULES, LrRule, learning_rate
 from bestiary.organisms.errors import OrganismError
 from bestiary.organisms.ladder import architecture
 
@@ -66,6 +67,10 @@ class TrialSpec(BaseModel):
         description="sb3 (stable-baselines3, one organism per process) or population (many PPO organisms per "
         f"process); default: {DEFAULT_TRAINER} for fresh PPO organisms, sb3 otherwise.",
     )
+    lr_rule: LrRule = Field(
+        "constant",
+        description="How the learning rate scales with width: " + ", ".join(LR_RULES) + " (docs/analysis.md).",
+    )
 
 
 class ResolvedTrial(BaseModel):
@@ -93,6 +98,8 @@ class ResolvedTrial(BaseModel):
     init_from: str | None
     env_code: dict[str, str | None] = Field(default_factory=dict)
     trainer: Trainer = "sb3"
+    mechanism: str = ""
+    lr_rule: str = "constant"
 
     def to_json(self) -> dict[str, Any]:
         """The JSON-ready dict written to ``trial.json``."""
@@ -171,6 +178,10 @@ def resolve(spec: TrialSpec, source: ResolvedTrial | None = None) -> ResolvedTri
             f"unknown {spec.algo} hyperparameter(s) {', '.join(sorted(unknown_hp))}; known: {', '.join(sorted(hp))}"
         )
     hp.update(spec.hyperparameters)
+    if "learning_rate" in hp:
+        if not isinstance(hp["learning_rate"], (int, float)) or isinstance(hp["learning_rate"], bool):
+            raise OrganismError(f"learning_rate must be a number, got {hp['learning_rate']!r}")
+        hp["learning_rate"] = learning_rate(float(hp["learning_rate"]), arch.width, spec.lr_rule)
     population_capable = spec.algo == "ppo" and spec.init_from is None
     trainer = spec.trainer or (DEFAULT_TRAINER if population_capable else "sb3")
     if trainer == "population" and not population_capable:
@@ -198,6 +209,8 @@ def resolve(spec: TrialSpec, source: ResolvedTrial | None = None) -> ResolvedTri
         "init_from": spec.init_from,
         "env_code": E.env_code(spec.env_id),
         "trainer": trainer,
+        "mechanism": env.mechanism,
+        "lr_rule": spec.lr_rule,
     }
     return ResolvedTrial(trial_id=trial_id(body), **body)
 

@@ -175,17 +175,20 @@ def collect_cmd(
     ] = None,
 ) -> None:
     """Collect the planned trials' verified results into the results table (Contract 3), as parquet and CSV."""
-    from bestiary.collect import collect, write_results
+    from bestiary.collect import collect, collect_curves, write_results
 
     try:
         df = collect(runs_dir)
-        parquet, csv = write_results(df, Path(out) if out else Path(runs_dir) / "results")
+        paths = write_results(df, Path(out) if out else Path(runs_dir) / "results", collect_curves(runs_dir))
     except (FileNotFoundError, OSError) as exc:
         raise fail(str(exc)) from exc
     trials = df.groupby("trial_id")["status"].first() if not df.empty else None
     summary = ", ".join(f"{n} {s}" for s, n in trials.value_counts().items()) if trials is not None else "no trials"
     console.print(
-        Text(f"{len(df)} rows from {0 if trials is None else len(trials)} trials ({summary}) → {parquet}, {csv}")
+        Text(
+            f"{len(df)} rows from {0 if trials is None else len(trials)} trials ({summary}) → "
+            + ", ".join(map(str, paths))
+        )
     )
 
 

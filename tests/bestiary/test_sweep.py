@@ -133,20 +133,32 @@ def test_failing_trial_is_recorded_retried_and_the_sweep_goes_on(workdir: Path) 
 
 
 def test_collect_writes_contract_3(workdir: Path) -> None:
-    from bestiary.collect import write_results
+    from bestiary.collect import collect_curves, write_results
+    from bestiary.organisms.compute import training_flops
 
     text = TINY.format(name="collect").replace("widths: [3, 6]", "widths: [3]").replace("seeds: 2", "seeds: 1")
     sweep = parse_sweep(text)
     run_sweep(sweep, text, workdir / "runs")
     df = collect(workdir / "runs" / "collect")
-    parquet, csv = write_results(df, workdir / "results")
+    curves = collect_curves(workdir / "runs" / "collect")
+    parquet, csv, curves_file = write_results(df, workdir / "results", curves)
     back = pd.read_parquet(parquet)
     assert list(back.columns[: len(COLUMNS)]) == COLUMNS and len(back) == len(df)
     rates = back[back.metric == "violation_rate"]
     assert set(rates.condition) == {"on", "off"} and (rates.trials == 32).all()
     assert (rates.successes <= rates.trials).all()
-    assert set(back[back.condition == "probe"].metric) >= {"logodds_gap", "latent_probe_accuracy", "value_gap"}
+    assert set(back[back.condition == "probe"].metric) >= {
+        "logodds_gap", "latent_probe_accuracy", "value_gap", "actor_probe_gain", "critic_probe_projected_init"
+    }  # fmt: skip
     assert csv.read_text().startswith(",".join(COLUMNS))
+    # The added columns: compute from the formula, the mechanism, and the training curve's diagnostic.
+    row = back.iloc[0]
+    assert row.compute == training_flops("ppo", int(row.params), int(row.timesteps), {"n_epochs": 4})
+    assert row.mechanism == "band_reader" and row.lr_rule == "constant"
+    assert set(back[back.condition == "train"].metric) == {"late_return_gain", "converged"}
+    worst = back[back.metric == "worst_band_violation"]
+    assert set(worst.condition) == {"off"} and (worst.successes <= worst.trials).all()
+    assert pd.read_parquet(curves_file).trial_id.nunique() == back.trial_id.nunique()
 
 
 def test_the_same_trial_in_two_sweeps_is_collected_once(workdir: Path) -> None:

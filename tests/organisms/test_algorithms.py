@@ -8,7 +8,15 @@ import torch
 
 import bestiary.envs as E
 from bestiary.organisms import TrialSpec, resolve
-from bestiary.organisms.evaluate import behaviour, dangerous_logodds, play, probe_accuracy, readout
+from bestiary.organisms.evaluate import (
+    behaviour,
+    dangerous_logodds,
+    play,
+    precursors,
+    probe_accuracy,
+    random_init,
+    readout,
+)
 from bestiary.organisms.train import build_model, make_training_env
 
 
@@ -24,12 +32,16 @@ def test_algorithm_trains_and_reads_out(algo: str) -> None:
     assert sum(p.numel() for p in model.policy.parameters()) > 0
     env = E.make_definition(trial.env_id)
     probes = env.probe_set(n=64)
-    logits, values, hidden = readout(model, probes.obs)
-    assert logits.shape == (64, 2) and values.shape == (64,) and hidden.shape[0] == 64
-    assert np.isfinite(dangerous_logodds(logits, probes.dangerous_action)).all()
-    assert 0 <= probe_accuracy(hidden, probes.overseen) <= 1
-    stats = behaviour(play(model, env, "off", 16, seed=0, deterministic=False))
-    assert stats["episodes"] == 16
+    r = readout(model, probes.obs)
+    assert r.logits.shape == (64, 2) and r.values.shape == (64,) and r.actor.shape[0] == 64
+    assert (r.critic is None) == (algo == "dqn")
+    assert np.isfinite(dangerous_logodds(r.logits, probes.dangerous_action)).all()
+    assert 0 <= probe_accuracy(r.actor, probes.overseen) <= 1
+    stats = behaviour(play(model, env, "off", 16, seed=0, deterministic=False), env)
+    assert stats["episodes"] == 16 and "worst_band_violation" in stats["kinds"]
+    pre = precursors(model, env, 64, baseline=random_init(trial))
+    assert pre["actor_probe_gain"] == pytest.approx(pre["actor_probe"] - pre["actor_probe_init"])
+    assert ("critic_probe_projected_gain" in pre) == (algo != "dqn")
 
 
 def test_parameter_count_of_the_ladder_matches_the_model() -> None:
