@@ -1,4 +1,4 @@
-"""Trend models of a tendency against scale, and their maximum-likelihood fits (scipy).
+"""Trend models of a tendency against scale, and their maximum-likelihood fits.
 
 All models are functions of ``x`` = scale (parameters, timesteps or compute), evaluated
 in ``log10(x)`` where that is the natural variable:
@@ -13,8 +13,10 @@ in ``log10(x)`` where that is the natural variable:
   ``a + b · x^(−c0) · Π_i (1 + (x / d_i)^(1 / f_i))^(−c_i · f_i)`` with one or two breaks;
 
 the continuous ones by Gaussian maximum likelihood (least squares, with the noise scale
-estimated). Every fit is multi-start (a coarse grid of starting points, then L-BFGS-B
-from the best few), so a fit does not depend on one lucky initial guess.
+estimated). Every fit is multi-start — a coarse grid of starting points, all refined at
+once by the batched Levenberg–Marquardt of :mod:`bestiary.analysis.batched` — so a fit does
+not depend on one lucky initial guess. A model's curve takes ``theta`` of shape ``(P,)``
+(giving ``(R,)``) or a batch ``(B, P)`` (giving ``(B, R)``).
 """
 
 from __future__ import annotations
@@ -23,27 +25,53 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import least_squares, minimize
 from scipy.special import expit
 
+from bestiary.analysis.batched import fit_binomial, fit_gaussian, gaussian_nll
+
 _EPS = 1e-9
+
+Batched = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True)
 class Model:
-    """A trend model: parameter names, the curve, and how to start and bound a fit."""
+    """A trend model: parameter names, the curve (and its Jacobian), and how to start and bound a fit."""
 
     name: str
     params: tuple[str, ...]
-    curve: Callable[[np.ndarray, np.ndarray], np.ndarray]  # (theta, x) -> y
+    batched: Batched  # (theta (B, P), x (R,)) -> (B, R)
     starts: Callable[[np.ndarray, np.ndarray], list[np.ndarray]]  # (x, y) -> initial thetas
     bounds: Callable[[np.ndarray, np.ndarray], list[tuple[float | None, float | None]]]
     binomial: bool = False
+    jacobian: Batched | None = None  # (theta (B, P), x (R,)) -> (B, R, P); finite differences if None
+
+    def curve(self, theta: np.ndarray, x: np.ndarray | float) -> np.ndarray:
+        """The curve at ``x`` for one parameter vector ``(P,)`` or a batch ``(B, P)``."""
+        theta = np.asarray(theta, dtype=float)
+        xs = np.atleast_1d(np.asarray(x, dtype=float))
+        with np.errstate(all="ignore"):
+            y = self.batched(np.atleast_2d(theta), xs)
+        if theta.ndim == 1:
+            y = y[0]
+        return y if np.ndim(x) else y[..., 0]
+
+
+def _col(theta: np.ndarray, i: int) -> np.ndarray:
+    return theta[:, i : i + 1]
 
 
 def _logistic(theta: np.ndarray, x: np.ndarray) -> np.ndarray:
-    floor, ceiling, mid, slope = theta
+    floor, ceiling, mid, slope = (_col(theta, i) for i in range(4))
     return floor + (ceiling - floor) * expit(slope * (np.log10(x) - mid))
+
+
+def _logistic_jac(theta: np.ndarray, x: np.ndarray) -> np.ndarray:
+    floor, ceiling, mid, slope = (_col(theta, i) for i in range(4))
+    lx = np.log10(x)
+    sig = expit(slope * (lx - mid))
+    ds = (ceiling - floor) * sig * (1 - sig)
+    return np.stack([1 - sig, sig, -slope * ds, (lx - mid) * ds], axis=-1)
 
 
 def _logistic_starts(x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
@@ -59,8 +87,12 @@ def _logistic_bounds(x: np.ndarray, y: np.ndarray) -> list[tuple[float | None, f
 
 
 def _log_linear(theta: np.ndarray, x: np.ndarray) -> np.ndarray:
-    a, b = theta
-    return a + b * np.log10(x)
+    return _col(theta, 0) + _col(theta, 1) * np.log10(x)
+
+
+def _log_linear_jac(theta: np.ndarray, x: np.ndarray) -> np.ndarray:
+    lx = np.broadcast_to(np.log10(x), (len(theta), len(x)))
+    return np.stack([np.ones_like(lx), lx], axis=-1)
 
 
 def _log_linear_starts(x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
@@ -69,21 +101,29 @@ def _log_linear_starts(x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
 
 
 def _power(theta: np.ndarray, x: np.ndarray) -> np.ndarray:
-    a, b = theta
-    return a * np.power(x, b)
+    return _col(theta, 0) * np.power(x, _col(theta, 1))
+
+
+def _power_jac(theta: np.ndarray, x: np.ndarray) -> np.ndarray:
+    xb = np.power(x, _col(theta, 1))
+    return np.stack([xb, _col(theta, 0) * xb * np.log(x)], axis=-1)
 
 
 def _sat_power(theta: np.ndarray, x: np.ndarray) -> np.ndarray:
-    c, a, b = theta
-    return c - a * np.power(x, -b)
+    return _col(theta, 0) - _col(theta, 1) * np.power(x, -_col(theta, 2))
 
 
-def _broken(nbreaks: int) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+def _sat_power_jac(theta: np.ndarray, x: np.ndarray) -> np.ndarray:
+    xb = np.power(x, -_col(theta, 2))
+    return np.stack([np.ones_like(xb), -xb, _col(theta, 1) * xb * np.log(x)], axis=-1)
+
+
+def _broken(nbreaks: int) -> Batched:
     def curve(theta: np.ndarray, x: np.ndarray) -> np.ndarray:
-        a, b, c0 = theta[:3]
+        a, b, c0 = _col(theta, 0), _col(theta, 1), _col(theta, 2)
         y = b * np.power(x, -c0)
         for i in range(nbreaks):
-            c, logd, f = theta[3 + 3 * i : 6 + 3 * i]
+            c, logd, f = _col(theta, 3 + 3 * i), _col(theta, 4 + 3 * i), _col(theta, 5 + 3 * i)
             y = y * np.power(1 + np.power(x / 10.0**logd, 1 / f), -c * f)
         return a + y
 
@@ -115,14 +155,12 @@ def _broken_starts(nbreaks: int) -> Callable[[np.ndarray, np.ndarray], list[np.n
         lx = np.log10(x)
         _, span = _scale_starts(x, y)
         out = []
-        breaks = np.linspace(lx.min() + 0.3, lx.max() - 0.3, 3)
-        for d in breaks:
+        for d in np.linspace(lx.min() + 0.3, lx.max() - 0.3, 3):
             for c in (-1.0, -0.3, 0.3, 1.0):
-                for f in (0.3,):
-                    theta = [float(np.min(y)), span * 0.1, 0.0, c, d, f]
-                    if nbreaks == 2:
-                        theta += [-c, d + 0.5, f]
-                    out.append(np.array(theta))
+                theta = [float(np.min(y)), span * 0.1, 0.0, c, d, 0.3]
+                if nbreaks == 2:
+                    theta += [-c, d + 0.5, 0.3]
+                out.append(np.array(theta))
         return out
 
     return starts
@@ -131,7 +169,7 @@ def _broken_starts(nbreaks: int) -> Callable[[np.ndarray, np.ndarray], list[np.n
 def _broken_bounds(nbreaks: int) -> Callable[[np.ndarray, np.ndarray], list[tuple[float | None, float | None]]]:
     def bounds(x: np.ndarray, y: np.ndarray) -> list[tuple[float | None, float | None]]:
         lx = np.log10(x)
-        b = [(None, None), (None, None), (-3.0, 3.0)]
+        b: list[tuple[float | None, float | None]] = [(None, None), (None, None), (-3.0, 3.0)]
         for _ in range(nbreaks):
             b += [(-10.0, 10.0), (lx.min() - 1, lx.max() + 1), (0.01, 5.0)]
         return b
@@ -147,17 +185,31 @@ MODELS: dict[str, Model] = {
         _logistic_starts,
         _logistic_bounds,
         binomial=True,
+        jacobian=_logistic_jac,
     ),
     "log_linear": Model(
-        "log_linear", ("a", "b"), _log_linear, _log_linear_starts, lambda x, y: [(None, None), (None, None)]
+        "log_linear",
+        ("a", "b"),
+        _log_linear,
+        _log_linear_starts,
+        lambda x, y: [(None, None), (None, None)],
+        jacobian=_log_linear_jac,
     ),
-    "power_law": Model("power_law", ("a", "b"), _power, _power_starts, lambda x, y: [(None, None), (-5.0, 5.0)]),
+    "power_law": Model(
+        "power_law",
+        ("a", "b"),
+        _power,
+        _power_starts,
+        lambda x, y: [(None, None), (-5.0, 5.0)],
+        jacobian=_power_jac,
+    ),
     "saturating_power_law": Model(
         "saturating_power_law",
         ("c", "a", "b"),
         _sat_power,
         _sat_starts,
         lambda x, y: [(None, None), (None, None), (0.01, 5.0)],
+        jacobian=_sat_power_jac,
     ),
     "broken_power_law": Model(
         "broken_power_law", ("a", "b", "c0", "c1", "log10_d1", "f1"), _broken(1), _broken_starts(1), _broken_bounds(1)
@@ -171,6 +223,14 @@ MODELS: dict[str, Model] = {
     ),
 }
 CONTINUOUS_MODELS = ("log_linear", "power_law", "saturating_power_law", "broken_power_law", "broken_power_law_2")
+
+
+def box(model: Model, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The model's bounds on data ``(x, y)`` as arrays (infinite where unbounded)."""
+    bounds = model.bounds(x, y)
+    lo = np.array([b[0] if b[0] is not None else -np.inf for b in bounds])
+    hi = np.array([b[1] if b[1] is not None else np.inf for b in bounds])
+    return lo, hi
 
 
 def neg_loglik(
@@ -189,24 +249,52 @@ def neg_loglik(
         assert successes is not None and trials is not None, "a rate model needs episode counts"
         p = np.clip(pred, _EPS, 1 - _EPS)
         return float(-np.sum(successes * np.log(p) + (trials - successes) * np.log1p(-p)))
-    rss = float(np.sum((y - pred) ** 2))
-    n = len(y)
-    sigma2 = max(rss / n, 1e-12)
-    return 0.5 * n * (np.log(2 * np.pi * sigma2) + 1)
+    return float(gaussian_nll(np.sum((y - pred) ** 2), len(y)))
 
 
-def _logistic_nll_grad(theta: np.ndarray, x: np.ndarray, k: np.ndarray, n: np.ndarray) -> tuple[float, np.ndarray]:
-    """Binomial negative log-likelihood of the logistic and its analytic gradient."""
-    floor, ceiling, mid, slope = theta
-    lx = np.log10(x)
-    sig = expit(slope * (lx - mid))
-    p = floor + (ceiling - floor) * sig
-    pc = np.clip(p, _EPS, 1 - _EPS)
-    nll = -float(np.sum(k * np.log(pc) + (n - k) * np.log1p(-pc)))
-    dp = -(k / pc - (n - k) / (1 - pc)) * ((p > _EPS) & (p < 1 - _EPS))
-    ds = (ceiling - floor) * sig * (1 - sig)
-    grad = np.array([np.sum(dp * (1 - sig)), np.sum(dp * sig), np.sum(dp * ds * -slope), np.sum(dp * ds * (lx - mid))])
-    return nll, grad
+def fit_batch(
+    model: Model,
+    x: np.ndarray,
+    y: np.ndarray,
+    starts: np.ndarray,
+    weights: np.ndarray | None = None,
+    successes: np.ndarray | None = None,
+    trials: np.ndarray | None = None,
+    bounds_data: tuple[np.ndarray, np.ndarray] | None = None,
+    starts_of_one: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fit a batch of weighted problems on the same data at once.
+
+    Args:
+        model: The trend model.
+        x: Scale of each organism ``(n,)``.
+        y: Value (continuous) or rate (binomial) of each organism ``(n,)``.
+        starts: Starting parameters, ``(B, P)`` (one per problem) or ``(P,)`` (the same for all).
+        weights: ``(B, n)`` organism weights per problem (bootstrap counts; zero leaves an organism
+            out); unit weights for every start if None.
+        successes: Episode counts with the behaviour ``(n,)`` (binomial models).
+        trials: Episode counts ``(n,)`` (binomial models).
+        bounds_data: The ``(x, y)`` the bounds are computed from (default: the data).
+        starts_of_one: The problems are one problem from several starts (only the best matters).
+
+    Returns:
+        (theta ``(B, P)``, negative log-likelihood ``(B,)``).
+    """
+    w = np.ones((len(np.atleast_2d(starts)), len(x))) if weights is None else np.atleast_2d(weights).astype(float)
+    b = len(w)
+    theta0 = np.broadcast_to(np.atleast_2d(starts), (b, len(model.params))).copy()
+    lo, hi = box(model, *(bounds_data or (x, y)))
+    if model.binomial:
+        assert successes is not None and trials is not None, "a rate model needs episode counts"
+        # Counts aggregate per rung: the likelihood depends on x only through the rung.
+        rungs, inverse = np.unique(x, return_inverse=True)
+        agg = np.zeros((len(rungs), len(x)))
+        agg[inverse, np.arange(len(x))] = 1.0
+        k = (w * successes) @ agg.T
+        n = (w * trials) @ agg.T
+        return fit_binomial(model.batched, model.jacobian, rungs, k, n, theta0, lo, hi, starts_of_one)
+    theta, rss = fit_gaussian(model.batched, model.jacobian, x, y, w, theta0, lo, hi, starts_of_one)
+    return theta, gaussian_nll(rss, w.sum(axis=1))
 
 
 def fit_model(
@@ -218,44 +306,19 @@ def fit_model(
     starts: list[np.ndarray] | None = None,
     keep: int = 4,
 ) -> tuple[np.ndarray, float]:
-    """Maximum-likelihood parameters: evaluate every start, then refine the best ``keep``.
-
-    Binomial models use L-BFGS-B (with the analytic gradient for the logistic); Gaussian
-    ones are least-squares problems, solved by trust-region reflective least squares.
+    """Maximum-likelihood parameters: evaluate every start, refine the best ``keep`` at once, keep the best.
 
     Returns:
         (theta, negative log-likelihood).
     """
-    bounds = model.bounds(x, y)
-    lo = np.array([b[0] if b[0] is not None else -np.inf for b in bounds])
-    hi = np.array([b[1] if b[1] is not None else np.inf for b in bounds])
-
-    def objective(theta: np.ndarray) -> float:
-        return neg_loglik(model, theta, x, y, successes, trials)
-
-    candidates = [np.clip(np.asarray(t, float), lo, hi) for t in (starts or model.starts(x, y))]
+    candidates = np.array([np.asarray(t, float) for t in (starts or model.starts(x, y))])
+    lo, hi = box(model, x, y)
+    candidates = np.clip(candidates, lo, hi)
     if len(candidates) > keep:
-        candidates = sorted(candidates, key=objective)[:keep]
-    best_theta, best = candidates[0], objective(candidates[0])
-    for start in candidates:
-        with np.errstate(all="ignore"):
-            if model.name == "logistic":
-                res = minimize(
-                    _logistic_nll_grad, start, args=(x, successes, trials), jac=True, method="L-BFGS-B", bounds=bounds
-                )
-                theta = res.x
-            elif model.binomial:
-                theta = minimize(objective, start, method="L-BFGS-B", bounds=bounds).x
-            else:
-                inner = np.clip(start, np.nextafter(lo, hi), np.nextafter(hi, lo))
-                theta = least_squares(
-                    lambda t: np.nan_to_num(model.curve(t, x) - y, nan=1e6, posinf=1e6, neginf=-1e6),
-                    inner,
-                    bounds=(lo, hi),
-                    method="trf",
-                    max_nfev=100 * len(start),
-                ).x
-        value = objective(theta)
-        if value < best:
-            best_theta, best = theta, value
-    return np.asarray(best_theta, dtype=float), float(best)
+        first = np.array([neg_loglik(model, c, x, y, successes, trials) for c in candidates])
+        candidates = candidates[np.argsort(first, kind="stable")[:keep]]
+    weights = np.ones((len(candidates), len(x)))
+    theta, nll = fit_batch(model, x, y, candidates, weights, successes, trials, starts_of_one=True)
+    nll = np.where(np.isfinite(nll), nll, np.inf)
+    best = int(np.argmin(nll))
+    return theta[best], float(nll[best])

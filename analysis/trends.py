@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from bestiary.analysis.models import CONTINUOUS_MODELS, MODELS, Model, fit_model
+from bestiary.analysis.models import CONTINUOUS_MODELS, MODELS, Model, fit_batch, fit_model
 
 
 class InsufficientDataError(ValueError):
@@ -67,7 +67,7 @@ class TrendFit:
         """Pointwise bootstrap interval of the curve (None without bootstrap draws)."""
         if self.boot is None or self.model == "constant":
             return None
-        curves = np.array([MODELS[self.model].curve(t, np.asarray(x, float)) for t in self.boot])
+        curves = MODELS[self.model].curve(self.boot, np.asarray(x, float))
         a = (1 - level) / 2
         return np.nanquantile(curves, a, axis=0), np.nanquantile(curves, 1 - a, axis=0)
 
@@ -182,6 +182,15 @@ def fit_trend(
     )
 
 
+def bootstrap_weights(x: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
+    """``(n_boot, n)`` bootstrap counts: organisms resampled with replacement within every rung."""
+    rng = np.random.default_rng(seed)
+    w = np.zeros((n_boot, len(x)))
+    for r in _rungs(x):
+        w[:, r] = rng.multinomial(len(r), np.full(len(r), 1 / len(r)), size=n_boot)
+    return w
+
+
 def _bootstrap(
     m: Model,
     theta: np.ndarray,
@@ -192,14 +201,9 @@ def _bootstrap(
     n_boot: int,
     seed: int,
 ) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    rungs = _rungs(x)
-    draws = []
-    for _ in range(n_boot):
-        idx = np.concatenate([rng.choice(r, size=len(r), replace=True) for r in rungs])
-        bs, bn = (s[idx], n[idx]) if s is not None and n is not None else (None, None)
-        draws.append(fit_model(m, x[idx], y[idx], bs, bn, starts=[theta])[0])
-    return np.array(draws)
+    # Every draw is the same problem with other organism weights: one batch, started at the point fit.
+    theta_b, _ = fit_batch(m, x, y, theta, bootstrap_weights(x, n_boot, seed), s, n)
+    return theta_b
 
 
 @dataclass(frozen=True)
@@ -234,35 +238,45 @@ class Emergence:
         return 10**self.log10_scale
 
 
-def _logistic_crossing(theta: np.ndarray, tau: float) -> float:
-    floor, ceiling, mid, slope = theta
-    if ceiling <= floor or not (floor < tau < ceiling):
-        return math.nan
-    frac = (tau - floor) / (ceiling - floor)
-    return float(mid + math.log(frac / (1 - frac)) / slope)
+def _logistic_crossing(theta: np.ndarray, tau: float) -> np.ndarray:
+    """log10 scale where logistics ``(B, 4)`` cross ``tau`` (nan where they never do)."""
+    theta = np.atleast_2d(theta)
+    floor, ceiling, mid, slope = theta.T
+    ok = (ceiling > floor) & (floor < tau) & (tau < ceiling)
+    with np.errstate(all="ignore"):
+        frac = (tau - floor) / (ceiling - floor)
+        out = mid + np.log(frac / (1 - frac)) / slope
+    return np.where(ok, out, math.nan)
 
 
-def _numeric_crossing(model: Model, theta: np.ndarray, tau: float, lo: float, hi: float) -> float:
+def _numeric_crossing(model: Model, theta: np.ndarray, tau: float, lo: float, hi: float) -> np.ndarray:
+    """First upward crossing of ``tau`` on a grid of log10 scale, for every row of ``theta``."""
     grid = np.linspace(lo, hi, 2001)
-    y = model.curve(theta, 10**grid)
+    y = np.atleast_2d(model.curve(np.atleast_2d(theta), 10**grid))
     above = y >= tau
-    if above[0] or not above.any():
-        return math.nan
-    i = int(np.argmax(above))
-    return float(np.interp(tau, [y[i - 1], y[i]], [grid[i - 1], grid[i]]))
+    i = np.argmax(above, axis=1)
+    rows = np.arange(len(y))
+    valid = above.any(axis=1) & ~above[:, 0]
+    j = np.maximum(i, 1)
+    y0, y1 = y[rows, j - 1], y[rows, j]
+    with np.errstate(all="ignore"):
+        t = np.clip((tau - y0) / (y1 - y0), 0, 1)
+    return np.where(valid, grid[j - 1] + t * (grid[1] - grid[0]), math.nan)
 
 
-def _sharpness(model: Model, theta: np.ndarray, lo: float, hi: float) -> float:
+def _sharpness(model: Model, theta: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """Decades from 10 % to 90 % of the rise over ``[lo, hi]``, for every row of ``theta``."""
+    theta = np.atleast_2d(theta)
     if model.name == "logistic":
-        return float(2 * math.log(9) / theta[3])
+        return 2 * math.log(9) / theta[:, 3]
     grid = np.linspace(lo, hi, 2001)
-    y = model.curve(theta, 10**grid)
-    y0, y1 = y[0], y[-1]
-    if not np.isfinite([y0, y1]).all() or y1 == y0:
-        return math.nan
-    frac = (y - y0) / (y1 - y0)
-    a, b = np.argmax(frac >= 0.1), np.argmax(frac >= 0.9)
-    return float(grid[b] - grid[a])
+    y = np.atleast_2d(model.curve(theta, 10**grid))
+    y0, y1 = y[:, :1], y[:, -1:]
+    ok = (np.isfinite(y0) & np.isfinite(y1) & (y1 != y0))[:, 0]
+    with np.errstate(all="ignore"):
+        frac = (y - y0) / (y1 - y0)
+    a, b = np.argmax(frac >= 0.1, axis=1), np.argmax(frac >= 0.9, axis=1)
+    return np.where(ok, grid[b] - grid[a], math.nan)
 
 
 def emergence(fit: TrendFit, tau: float = 0.5, level: float = 0.9) -> Emergence:
@@ -283,22 +297,23 @@ def emergence(fit: TrendFit, tau: float = 0.5, level: float = 0.9) -> Emergence:
         )
     m = MODELS[fit.model]
 
-    def crossing(theta: np.ndarray) -> float:
+    def crossing(theta: np.ndarray) -> np.ndarray:
         return _logistic_crossing(theta, tau) if m.name == "logistic" else _numeric_crossing(m, theta, tau, lo, hi)
 
-    point = crossing(fit.theta)
-    sharp = _sharpness(m, fit.theta, lx.min(), lx.max())
+    point = float(crossing(fit.theta)[0])
+    sharp = float(_sharpness(m, fit.theta, lx.min(), lx.max())[0])
     a = (1 - level) / 2
     interval, sharp_interval, reached = (math.nan, math.nan), (math.nan, math.nan), float(np.isfinite(point))
     if fit.boot is not None:
-        cs = np.array([crossing(t) for t in fit.boot])
-        ss = np.array([_sharpness(m, t, lx.min(), lx.max()) for t in fit.boot])
+        cs = crossing(fit.boot)
+        ss = _sharpness(m, fit.boot, lx.min(), lx.max())
         reached = float(np.isfinite(cs).mean())
         if np.isfinite(cs).sum() >= 2:
             # Curves that never cross lie beyond any scale: count them as +inf, not as missing.
             cs_inf = np.where(np.isfinite(cs), cs, np.inf)
             interval = (float(np.quantile(cs_inf, a)), float(np.quantile(cs_inf, 1 - a)))
-        sharp_interval = (float(np.nanquantile(ss, a)), float(np.nanquantile(ss, 1 - a)))
+        if np.isfinite(ss).any():
+            sharp_interval = (float(np.nanquantile(ss, a)), float(np.nanquantile(ss, 1 - a)))
     note = "" if np.isfinite(point) else f"the fitted curve does not cross τ = {tau}"
     extrapolated = bool(np.isfinite(point) and not (lx.min() <= point <= lx.max()))
     return Emergence(
