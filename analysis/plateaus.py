@@ -119,7 +119,9 @@ def detect_plateau(data: pd.DataFrame, tau: float, x: str = "params") -> Plateau
 def _two_step_model(lx: np.ndarray) -> Model:
     lo, hi = float(lx.min()), float(lx.max())
     span = max(hi - lo, _MIN_GAP)
-    bounds: list[tuple[float | None, float | None]] = [(0.0, 1.0)] * 3 + [
+    unit: tuple[float | None, float | None] = (0.0, 1.0)
+    bounds: list[tuple[float | None, float | None]] = [unit, unit, unit]
+    bounds += [
         (lo - 1, hi + 1),
         (0.5, 40.0),
         (_MIN_GAP, span + 2),
