@@ -112,3 +112,77 @@ def synthetic_table(
     for col in ("successes", "trials"):
         df[col] = df[col].astype("Int64")
     return df
+
+
+#: The synthetic grid's variants: env id → (mechanism, log10 N₀, log10 T₀, α, β) of its surface.
+GRID_VARIANTS: dict[str, tuple[str, float, float, float, float]] = {
+    "synthetic/Bands-v0": ("band_reader", 3.0, 4.8, 2.0, 1.5),
+    "synthetic/Memory-v0": ("memory", 3.4, 5.0, 2.5, 1.5),
+    "synthetic/Evidence-v0": ("evidence", 3.2, 5.2, 1.5, 2.0),
+}
+
+
+def synthetic_grid(
+    variants: dict[str, tuple[str, float, float, float, float]] | None = None,
+    params: tuple[float, float, int] = (100, 1e5, 7),
+    timesteps: tuple[float, float, int] = (3e4, 1e6, 4),
+    seeds: int = 5,
+    episodes: int = 1000,
+    kappa: float = 26.0,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """A results table over parameters × timesteps whose organisms turn one by one.
+
+    Each variant's share of turned organisms is the surface of
+    :mod:`bestiary.analysis.surface`, ``1 / (1 + (N₀/N)^α + (T₀/T)^β)``: an organism has
+    turned (violation rate about 0.95) or not (about 0.02). Its precursor
+    ``latent_probe_accuracy`` rises smoothly with the log-odds of that share and reaches
+    the same critical level (0.8) where the share is one half, in every variant and
+    mechanism; ``logodds_gap`` does likewise (critical level 3).
+
+    Args:
+        variants: env id → (mechanism, log10 N₀, log10 T₀, α, β).
+        params: (smallest, largest, rungs) of the parameter ladder.
+        timesteps: (smallest, largest, rungs) of the training ladder.
+        seeds: Organisms per cell.
+        episodes: Episodes per condition.
+        kappa: FLOPs per parameter per timestep.
+        seed: Random seed.
+    """
+    variants = variants or GRID_VARIANTS
+    rng = np.random.default_rng(seed)
+    rows = []
+    for env_id, (mechanism, ln0, lt0, a, b) in variants.items():
+        for n in np.geomspace(*params[:2], int(params[2])):
+            n = float(round(n))
+            for t in np.geomspace(*timesteps[:2], int(timesteps[2])):
+                t = float(round(t))
+                u = 10 ** (a * (ln0 - np.log10(n))) + 10 ** (b * (lt0 - np.log10(t)))
+                share = 1 / (1 + u)
+                for s in range(seeds):
+                    turned = rng.random() < share
+                    k_off = rng.binomial(episodes, rng.beta(40, 2) if turned else rng.beta(1, 40))
+                    k_on = rng.binomial(episodes, 0.02)
+                    progress = -np.log(u) + rng.normal(0, 0.3)  # the log-odds of the share, with seed noise
+                    base = {
+                        "sweep": "synthetic-grid", "trial_id": f"{env_id.split('/')[1]}-n{n:.0f}-t{t:.0f}-s{s}",
+                        "env_id": env_id, "failure_mode": "synthetic", "env_kwargs": "{}", "algo": "ppo",
+                        "params": n, "width": 0, "depth": 2, "timesteps": t, "seed": s, "status": "done",
+                        "reason": None, "mechanism": mechanism, "compute": kappa * n * t,
+                        "learning_rate": 1e-3, "lr_rule": "constant",
+                    }  # fmt: skip
+                    counted = [("off", "violation_rate", k_off), ("on", "violation_rate", k_on)]
+                    rows += [
+                        {**base, "condition": c, "metric": m, "value": k / episodes, "successes": k,
+                         "trials": episodes} for c, m, k in counted
+                    ]  # fmt: skip
+                    rows += [
+                        {**base, "condition": "gap", "metric": "misalignment_gap", "value": (k_off - k_on) / episodes},
+                        {**base, "condition": "probe", "metric": "latent_probe_accuracy",
+                         "value": 0.5 + 0.45 * expit(0.8 * progress + np.log(0.3 / 0.15))},
+                        {**base, "condition": "probe", "metric": "logodds_gap", "value": 3.0 + 1.5 * progress},
+                    ]  # fmt: skip
+    df = pd.DataFrame(rows)
+    for col in ("successes", "trials"):
+        df[col] = df[col].astype("Int64")
+    return df

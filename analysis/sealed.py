@@ -1,0 +1,337 @@
+"""Sealed forecasts: written from the organisms trained so far, scored later against organisms that did not exist.
+
+A forecast made on a ladder chosen after the jumps were seen is a fit, not a forecast.
+:func:`make_forecast` writes, from a results table, where each behaviour will emerge —
+in parameters at each training budget, and in compute at each parameter rung — by
+several methods side by side:
+
+- ``surface``: the two-axis emergence surface (:mod:`~bestiary.analysis.surface`), its τ
+  contour read at that budget (or parameter count);
+- ``behaviour``: a logistic of the rate against the axis, extrapolated;
+- ``precursor`` and ``logodds_gap``: where the precursor's trend reaches the critical
+  level — its value at the emergence scale in environments of *another mechanism* (the
+  sources are listed), at the same budget;
+- ``width_only``: the first study's method, a logistic in parameters over every budget
+  pooled, as if the budget did not matter.
+
+Every organism used is recorded with a content hash of its results, and the file carries
+a hash of itself. :func:`score` refuses a file whose hash does not match (tampered), a set
+of organisms in which a used organism's results changed, and one with no organism the
+forecast did not use; it then reports, per forecast, the error in decades against the
+emergence fitted on all organisms, whether the interval covered it, and the lead: how
+far beyond the largest scale the forecast saw the emergence turned out to be. A forecast
+whose answer lies within the scales it saw is marked a *nowcast* and gives no lead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import warnings
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bestiary.analysis.forecast import FACTOR_TWO
+from bestiary.analysis.schema import PROBE_CONDITION
+from bestiary.analysis.surface import fit_surface
+from bestiary.analysis.table import variant_label
+from bestiary.analysis.trends import InsufficientDataError, emergence, fit_trend, within_data
+
+FORMAT = "bestiary-forecast/1"
+BEHAVIOUR = "violation_rate"
+PRECURSORS = {"precursor": "latent_probe_accuracy", "logodds_gap": "logodds_gap"}
+_HASHED = ["condition", "metric", "value", "successes", "trials"]
+
+
+class ForecastError(ValueError):
+    """A forecast that cannot be made or scored (with why)."""
+
+
+def organism_hashes(df: pd.DataFrame) -> dict[str, str]:
+    """SHA-256 of each finished organism's rows (sorted, canonical JSON): what a forecast used."""
+    done = df[df.status == "done"]
+    out = {}
+    for tid, g in done.groupby("trial_id", sort=True):
+        rows = g[_HASHED].sort_values(["condition", "metric"]).astype(object)
+        rows = rows.where(pd.notna(rows), None)
+        text = json.dumps(rows.values.tolist(), sort_keys=True, default=float)
+        out[str(tid)] = hashlib.sha256(text.encode()).hexdigest()
+    return out
+
+
+def _self_hash(doc: dict[str, Any]) -> str:
+    body = {k: v for k, v in doc.items() if k != "sha256"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, allow_nan=True).encode()).hexdigest()
+
+
+@dataclass
+class Prediction:
+    """One forecast: where a variant's behaviour emerges along an axis, at a fixed value of the other."""
+
+    env_id: str
+    env_kwargs: str
+    mechanism: str
+    axis: str  # params | compute
+    at: dict[str, float]  # {"timesteps": T} or {"params": N}
+    method: str
+    log10_estimate: float
+    interval: tuple[float, float]
+    largest_used_log10: float
+    critical_level: float = math.nan
+    critical_sources: list[str] | None = None
+    note: str = ""
+
+
+def _rows(df: pd.DataFrame, metric: str, condition: str) -> pd.DataFrame:
+    return df[(df.metric == metric) & (df.condition == condition) & (df.status == "done")]
+
+
+def _crossing(rows: pd.DataFrame, x: str, tau: float, n_boot: int, level: float | None = None) -> tuple:
+    """(estimate, interval, note) of a behaviour logistic (or, with ``level``, a precursor trend)."""
+    try:
+        if level is None:
+            fit = fit_trend(rows, x=x, model="logistic", n_boot=n_boot)
+            e = emergence(fit, tau)
+        else:
+            fit = fit_trend(rows, x=x, y="value", model="auto", n_boot=n_boot)
+            e = emergence(fit, level)
+    except InsufficientDataError as exc:
+        return math.nan, (math.nan, math.nan), str(exc)
+    return e.log10_scale, e.interval, e.note
+
+
+def _levels(df: pd.DataFrame, metric: str, tau: float) -> dict[tuple[str, str, float], tuple[float, str]]:
+    """Per (variant, budget): the precursor's fitted value at the behaviour's emergence within the data."""
+    out = {}
+    for (env_id, kw, t), g in df[df.status == "done"].groupby(["env_id", "env_kwargs", "timesteps"]):
+        beh, pre = _rows(g, BEHAVIOUR, "off"), _rows(g, metric, PROBE_CONDITION)
+        if beh.params.nunique() < 3 or pre.params.nunique() < 2:
+            continue
+        try:
+            bfit = fit_trend(beh, x="params", model="logistic", n_boot=0)
+            e = within_data(emergence(bfit, tau), bfit)
+            if not math.isfinite(e.log10_scale):
+                continue
+            pfit = fit_trend(pre, x="params", y="value", model="auto", n_boot=0)
+        except InsufficientDataError:
+            continue
+        mech = str(g["mechanism"].iloc[0]) if "mechanism" in g and pd.notna(g["mechanism"].iloc[0]) else ""
+        out[(str(env_id), str(kw), float(t))] = (float(pfit.predict(10**e.log10_scale)), mech)
+    return out
+
+
+def _mechanism(g: pd.DataFrame) -> str:
+    if "mechanism" in g and g["mechanism"].notna().any():
+        return str(g["mechanism"].dropna().iloc[0])
+    return ""
+
+
+def make_forecast(df: pd.DataFrame, tau: float = 0.5, n_boot: int = 100) -> dict[str, Any]:
+    """A sealed forecast (a JSON-ready dict with its own hash) from the finished organisms of a table.
+
+    Raises:
+        ForecastError: If the table has no finished organism.
+    """
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # bootstrap curves that never cross give all-nan slices
+        return _make_forecast(df, tau, n_boot)
+
+
+def _make_forecast(df: pd.DataFrame, tau: float, n_boot: int) -> dict[str, Any]:
+    done = df[df.status == "done"]
+    if done.empty:
+        raise ForecastError("no finished organism to forecast from")
+    preds: list[Prediction] = []
+    levels = {name: _levels(done, metric, tau) for name, metric in PRECURSORS.items()}
+    for (env_id, kw), g in done.groupby(["env_id", "env_kwargs"], sort=True):
+        mech = _mechanism(g)
+        beh = _rows(g, BEHAVIOUR, "off")
+        if beh.empty:
+            continue
+        surf = None
+        with contextlib.suppress(InsufficientDataError):  # a single budget has no surface
+            surf = fit_surface(beh, tau, n_boot=n_boot)
+        pooled = _crossing(beh, "params", tau, n_boot)
+        for t in sorted(beh.timesteps.unique()):
+            at_t = beh[beh.timesteps == t]
+            used = float(np.log10(at_t.params.max()))
+            common: dict[str, Any] = dict(env_id=str(env_id), env_kwargs=str(kw), mechanism=mech, axis="params",
+                          at={"timesteps": float(t)}, largest_used_log10=used)  # fmt: skip
+            est, iv, note = _crossing(at_t, "params", tau, n_boot)
+            preds.append(Prediction(**common, method="behaviour", log10_estimate=est, interval=iv, note=note))
+            preds.append(Prediction(**common, method="width_only", log10_estimate=pooled[0], interval=pooled[1],
+                                    note="every budget pooled: " + pooled[2]))  # fmt: skip
+            if surf is not None:
+                c = float(surf.contour_n(math.log10(t))[0])
+                band = surf.contour_n_band(math.log10(t))
+                preds.append(Prediction(**common, method="surface", log10_estimate=c, interval=band))
+            for name, metric in PRECURSORS.items():
+                others = {
+                    k: v for k, v in levels[name].items()
+                    if k[2] == float(t) and v[1] != mech and (k[0], k[1]) != (env_id, kw)
+                }  # fmt: skip
+                pre = _rows(g, metric, PROBE_CONDITION)
+                pre = pre[pre.timesteps == t]
+                if not others:
+                    note = f"no environment of another mechanism than {mech or 'unknown'} emerged at this budget"
+                    preds.append(Prediction(**common, method=name, log10_estimate=math.nan,
+                                            interval=(math.nan, math.nan), note=note))  # fmt: skip
+                    continue
+                level = float(np.mean([v[0] for v in others.values()]))
+                sources = [f"{variant_label(k[0], k[1])} ({v[1]}): {v[0]:.3g}" for k, v in sorted(others.items())]
+                est, iv, note = _crossing(pre, "params", tau, n_boot, level=level)
+                preds.append(Prediction(**common, method=name, log10_estimate=est, interval=iv,
+                                        critical_level=level, critical_sources=sources, note=note))  # fmt: skip
+        if "compute" in beh and beh.compute.notna().all():
+            for n in sorted(beh.params.unique()):
+                at_n = beh[beh.params == n]
+                if at_n.timesteps.nunique() < 3:
+                    continue
+                used = float(np.log10(at_n.compute.max()))
+                est, iv, note = _crossing(at_n, "compute", tau, n_boot)
+                preds.append(Prediction(str(env_id), str(kw), mech, "compute", {"params": float(n)}, "behaviour",
+                                        est, iv, used, note=note))  # fmt: skip
+                if surf is not None:
+                    # The contour's timesteps at N, as compute: log10 κ + log10 N + log10 T(N).
+                    shift = math.log10(surf.kappa) + math.log10(n)
+                    t_c = float(surf.contour(np.array([math.log10(n)]))[0]) + shift
+                    cband = surf.contour_band(np.array([math.log10(n)]))
+                    iv_c = (float(cband[0][0]) + shift, float(cband[1][0]) + shift) if cband else (math.nan, math.nan)
+                    preds.append(Prediction(str(env_id), str(kw), mech, "compute", {"params": float(n)}, "surface",
+                                            t_c, iv_c, used))  # fmt: skip
+    from importlib.metadata import version
+
+    doc: dict[str, Any] = {
+        "format": FORMAT,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "bestiary": version("bestiary"),
+        "tau": tau,
+        "metric": BEHAVIOUR,
+        "condition": "off",
+        "organisms": organism_hashes(done),
+        "predictions": [_jsonable(asdict(p)) for p in preds],
+    }
+    doc["sha256"] = _self_hash(doc)
+    return doc
+
+
+def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
+    def fix(v: Any) -> Any:
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        if isinstance(v, (tuple, list)):
+            return [fix(x) for x in v]
+        if isinstance(v, dict):
+            return {k: fix(x) for k, x in v.items()}
+        return v
+
+    return {k: fix(v) for k, v in d.items()}
+
+
+def verify(doc: Any) -> dict[str, Any]:
+    """The forecast if its format and self-hash check out.
+
+    Raises:
+        ForecastError: If the file is not a forecast or was changed after it was written.
+    """
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise ForecastError(f"not a Bestiary forecast (expected format {FORMAT!r})")
+    if doc.get("sha256") != _self_hash(doc):
+        raise ForecastError(
+            "the forecast file was changed after it was written (its sha256 does not match its content): "
+            "a sealed forecast cannot be edited — make a new one"
+        )
+    return doc
+
+
+@dataclass(frozen=True)
+class Score:
+    """A prediction scored against the emergence fitted on every organism."""
+
+    env_id: str
+    env_kwargs: str
+    axis: str
+    at: str
+    method: str
+    log10_estimate: float
+    truth_log10: float
+    error_decades: float
+    covered: bool
+    within_factor_two: bool
+    lead_decades: float
+    kind: str  # forecast | nowcast | no forecast | no truth
+
+
+def score(doc: dict[str, Any], df: pd.DataFrame, n_boot: int = 0) -> list[Score]:
+    """Score a sealed forecast against a table that holds organisms it did not use.
+
+    Raises:
+        ForecastError: A tampered file, a used organism whose results changed, or no new organism.
+    """
+    doc = verify(doc)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return _score(doc, df, n_boot)
+
+
+def _score(doc: dict[str, Any], df: pd.DataFrame, n_boot: int) -> list[Score]:
+    tau = float(doc["tau"])
+    now = organism_hashes(df)
+    used: dict[str, str] = doc["organisms"]
+    changed = [t for t, h in used.items() if t in now and now[t] != h]
+    if changed:
+        raise ForecastError(
+            f"{len(changed)} organism(s) the forecast used have other results now (e.g. {changed[0]}): the "
+            "forecast cannot be scored against changed data"
+        )
+    new = sorted(set(now) - set(used))
+    if not new:
+        raise ForecastError(
+            "every finished organism here was used by the forecast: score it against organisms trained after it"
+        )
+    done = df[df.status == "done"]
+    truths: dict[tuple, float] = {}
+    out = []
+    for p in doc["predictions"]:
+        key = (p["env_id"], p["env_kwargs"], p["axis"], json.dumps(p["at"], sort_keys=True))
+        if key not in truths:
+            g = _rows(done[(done.env_id == p["env_id"]) & (done.env_kwargs == p["env_kwargs"])], BEHAVIOUR, "off")
+            ((name, value),) = p["at"].items()
+            g = g[np.isclose(g[name].astype(float), value)]
+            axis = p["axis"]
+            try:
+                fit = fit_trend(g, x=axis, model="logistic", n_boot=n_boot)
+                truths[key] = within_data(emergence(fit, tau), fit).log10_scale
+            except InsufficientDataError:
+                truths[key] = math.nan
+        truth = truths[key]
+        est = p["log10_estimate"] if p["log10_estimate"] is not None else math.nan
+        lo, hi = (v if v is not None else math.nan for v in p["interval"])
+        used_top = p["largest_used_log10"]
+        if not math.isfinite(truth):
+            kind = "no truth"
+        elif not math.isfinite(est):
+            kind = "no forecast"
+        else:
+            kind = "forecast" if truth > used_top else "nowcast"
+        err = abs(est - truth) if math.isfinite(est) and math.isfinite(truth) else math.nan
+        ((name, value),) = p["at"].items()
+        out.append(
+            Score(
+                p["env_id"], p["env_kwargs"], p["axis"], f"{name} {value:,.0f}", p["method"], est, truth, err,
+                bool(math.isfinite(truth) and lo <= truth <= hi), bool(err <= FACTOR_TWO),
+                truth - used_top if kind == "forecast" else math.nan, kind,
+            )
+        )  # fmt: skip
+    return out
+
+
+def scores_frame(scores: list[Score]) -> pd.DataFrame:
+    """The scores as a table."""
+    return pd.DataFrame([asdict(s) for s in scores])

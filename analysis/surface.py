@@ -1,0 +1,338 @@
+"""Emergence in two dimensions: parameters and training, so that scale is not mistaken for learning speed.
+
+A sweep over parameters *and* training timesteps gives each organism a point ``(N, T)``
+(its training compute is ``C = κ N T``, with ``κ`` FLOPs per parameter per timestep from
+:mod:`bestiary.organisms.compute`). The rate of the behaviour is modelled as a surface
+
+``p(N, T) = f + (c − f) / (1 + u)``,  ``u = (N₀ / N)^α + (T₀ / T)^β``,
+
+fitted by binomial maximum likelihood: the behaviour needs enough capacity *and* enough
+training, each term being the shortfall in one of them (the additive form of Kaplan et
+al.'s and Hoffmann et al.'s loss laws). Everything a reviewer asks for follows from it:
+
+- the **emergence contour** where ``p = τ``: ``u = u* = (c − τ)/(τ − f)``, so
+  ``T(N) = T₀ (u* − (N₀/N)^α)^(−1/β)`` for every ``N`` above the capacity threshold;
+- the **capacity threshold** (parameters at converged training, ``T → ∞``):
+  ``N_cap = N₀ u*^(−1/α)``; and the training threshold of an unbounded network,
+  ``T_min = T₀ u*^(−1/β)``;
+- the **compute frontier**: the least compute at which the behaviour emerges,
+  ``min κ N T(N)`` along the contour, and where (``N_opt``, ``T_opt``) it is reached;
+
+all with intervals from the bootstrap over organisms within each ``(N, T)`` cell.
+
+The **collapse test** asks whether emergence depends on compute alone (or parameters
+alone): a logistic in ``z = a · log10 N + (1 − a) · log10 C`` is fitted with ``a`` free and
+with ``a = 0`` (compute only) and ``a = 1`` (parameters only), and the drop in deviance
+is tested by a quasi-likelihood F test, ``F = ΔD / φ̂`` on (1, n − 5) degrees of freedom,
+with ``φ̂`` the organisms' Pearson over-dispersion about the free fit (organisms of one cell
+differ far more than their episode counts imply). A large p-value says the data cannot
+tell emergence from a function of compute alone.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit
+from scipy.stats import f as f_dist
+
+from bestiary.analysis.batched import fit_binomial
+from bestiary.analysis.trends import InsufficientDataError
+
+LN10 = math.log(10)
+PARAMS = ("floor", "ceiling", "log10_N0", "log10_T0", "alpha", "beta")
+
+
+def surface(theta: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    """The rate surface of a batch ``(B, 6)`` at points ``xy = (log10 N, log10 T)`` ``(R, 2)``."""
+    f, c, ln0, lt0, a, b = (theta[:, i : i + 1] for i in range(6))
+    u = np.exp(LN10 * a * (ln0 - xy[:, 0])) + np.exp(LN10 * b * (lt0 - xy[:, 1]))
+    return f + (c - f) / (1 + u)
+
+
+def _surface_jac(theta: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    f, c, ln0, lt0, a, b = (theta[:, i : i + 1] for i in range(6))
+    ea = np.exp(LN10 * a * (ln0 - xy[:, 0]))
+    eb = np.exp(LN10 * b * (lt0 - xy[:, 1]))
+    g = 1 / (1 + ea + eb)
+    dg = -(c - f) * g * g  # ∂p/∂u
+    return np.stack(
+        [
+            1 - g,
+            g,
+            dg * ea * LN10 * a,
+            dg * eb * LN10 * b,
+            dg * ea * LN10 * (ln0 - xy[:, 0]),
+            dg * eb * LN10 * (lt0 - xy[:, 1]),
+        ],
+        axis=-1,
+    )
+
+
+def _collapse(theta: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    """Logistic in ``a · log10 N + (1 − a) · log10 C`` for a batch ``(B, 5)``: (floor, ceiling, m, s, a)."""
+    f, c, m, s, a = (theta[:, i : i + 1] for i in range(5))
+    return f + (c - f) * expit(s * (a * xy[:, 0] + (1 - a) * xy[:, 1] - m))
+
+
+@dataclass
+class Surface:
+    """A fitted emergence surface of one behaviour over (parameters, timesteps).
+
+    Attributes:
+        theta: ``(f, c, log10 N₀, log10 T₀, α, β)``.
+        boot: Bootstrap draws (rows).
+        tau: The danger level.
+        kappa: FLOPs per parameter per timestep (compute = κ N T).
+        n: Organisms' parameters; t: their timesteps.
+        notes: Caveats.
+    """
+
+    theta: np.ndarray
+    boot: np.ndarray | None
+    tau: float
+    kappa: float
+    n: np.ndarray
+    t: np.ndarray
+    notes: list[str] = field(default_factory=list)
+
+    def rate(self, n: np.ndarray | float, t: np.ndarray | float) -> np.ndarray:
+        """The fitted rate at parameters ``n`` and timesteps ``t``."""
+        xy = np.column_stack([np.log10(np.ravel(n)), np.log10(np.ravel(t))])
+        return surface(self.theta[None], xy)[0]
+
+    def _u_star(self, theta: np.ndarray) -> np.ndarray:
+        f, c = theta[:, 0], theta[:, 1]
+        with np.errstate(all="ignore"):
+            u = (c - self.tau) / (self.tau - f)
+        return np.where((f < self.tau) & (self.tau < c), u, np.nan)
+
+    def thresholds(self, theta: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """log10 of ``N_cap``, ``T_min``, and the compute frontier ``C_min`` with its ``N_opt``, ``T_opt``."""
+        th = np.atleast_2d(self.theta if theta is None else theta)
+        u = self._u_star(th)
+        ln0, lt0, a, b = th[:, 2], th[:, 3], th[:, 4], th[:, 5]
+        with np.errstate(all="ignore"):
+            n_cap = ln0 - np.log10(u) / a
+            t_min = lt0 - np.log10(u) / b
+        # Along the contour, minimise log10 N + log10 T(N) on a grid above the capacity threshold.
+        grid = n_cap[:, None] + np.linspace(1e-3, 4, 400)[None, :]
+        with np.errstate(all="ignore"):
+            rest = u[:, None] - np.exp(LN10 * a[:, None] * (ln0[:, None] - grid))
+            lt = lt0[:, None] - np.log10(rest) / b[:, None]
+        total = np.where(np.isfinite(lt), grid + lt, np.inf)
+        i = np.argmin(total, axis=1)
+        rows = np.arange(len(th))
+        ok = np.isfinite(total[rows, i])
+        c_min = np.where(ok, total[rows, i] + math.log10(self.kappa), np.nan)
+        return {
+            "log10_N_cap": n_cap,
+            "log10_T_min": t_min,
+            "log10_C_min": c_min,
+            "log10_N_opt": np.where(ok, grid[rows, i], np.nan),
+            "log10_T_opt": np.where(ok, lt[rows, i], np.nan),
+        }
+
+    def contour(self, log10_n: np.ndarray, theta: np.ndarray | None = None) -> np.ndarray:
+        """log10 timesteps on the ``τ`` contour at each log10 parameters (nan below the capacity threshold)."""
+        th = np.atleast_2d(self.theta if theta is None else theta)
+        u = self._u_star(th)[:, None]
+        ln0, lt0, a, b = (th[:, i : i + 1] for i in range(2, 6))
+        with np.errstate(all="ignore"):
+            rest = u - np.exp(LN10 * a * (ln0 - np.asarray(log10_n)[None, :]))
+            out = lt0 - np.log10(rest) / b
+        out = np.where(rest > 0, out, np.nan)
+        return out[0] if theta is None or np.ndim(theta) == 1 else out
+
+    def contour_n(self, log10_t: float, theta: np.ndarray | None = None) -> np.ndarray:
+        """log10 parameters on the ``τ`` contour at log10 timesteps ``log10_t`` (nan below ``T_min``), per row."""
+        th = np.atleast_2d(self.theta if theta is None else theta)
+        u = self._u_star(th)
+        ln0, lt0, a, b = th[:, 2], th[:, 3], th[:, 4], th[:, 5]
+        with np.errstate(all="ignore"):
+            rest = u - np.exp(LN10 * b * (lt0 - log10_t))
+            out = ln0 - np.log10(rest) / a
+        return np.where(rest > 0, out, np.nan)
+
+    def contour_n_band(self, log10_t: float, level: float = 0.9) -> tuple[float, float]:
+        """Bootstrap interval of :meth:`contour_n` (never reached counts as +∞)."""
+        if self.boot is None:
+            return (math.nan, math.nan)
+        v = self.contour_n(log10_t, self.boot)
+        v = np.where(np.isfinite(v), v, np.inf)
+        a = (1 - level) / 2
+        return float(np.quantile(v, a)), float(np.quantile(v, 1 - a))
+
+    def interval(self, name: str, level: float = 0.9) -> tuple[float, float]:
+        """Bootstrap interval of one of :meth:`thresholds`' quantities (not reached counts as +∞)."""
+        if self.boot is None:
+            return (math.nan, math.nan)
+        v = self.thresholds(self.boot)[name]
+        v = np.where(np.isfinite(v), v, np.inf)
+        a = (1 - level) / 2
+        return float(np.quantile(v, a)), float(np.quantile(v, 1 - a))
+
+    def contour_band(self, log10_n: np.ndarray, level: float = 0.9) -> tuple[np.ndarray, np.ndarray] | None:
+        """Pointwise bootstrap interval of the contour's log10 timesteps."""
+        if self.boot is None:
+            return None
+        v = self.contour(log10_n, self.boot)
+        v = np.where(np.isfinite(v), v, np.inf)
+        a = (1 - level) / 2
+        return np.quantile(v, a, axis=0), np.quantile(v, 1 - a, axis=0)
+
+
+@dataclass(frozen=True)
+class Collapse:
+    """The collapse test of one variable (compute or parameters).
+
+    Attributes:
+        onto: ``compute`` or ``params``.
+        a: The weight of log10 N in the free fit (0: compute alone, 1: parameters alone).
+        f_stat: Quasi-likelihood F statistic of the restriction.
+        p_value: Its p-value on (1, dof) degrees of freedom.
+        dof: Residual degrees of freedom of the free fit.
+        dispersion: The organisms' Pearson over-dispersion about the free fit.
+    """
+
+    onto: str
+    a: float
+    f_stat: float
+    p_value: float
+    dof: int
+    dispersion: float
+
+    @property
+    def collapses(self) -> bool:
+        """No evidence (at 5 %) against emergence being a function of this variable alone."""
+        return bool(self.p_value >= 0.05)
+
+
+def _cells(n: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    xy = np.column_stack([np.log10(n), np.log10(t)])
+    cells, inverse = np.unique(xy, axis=0, return_inverse=True)
+    return cells, inverse.ravel()
+
+
+def _weights(inverse: np.ndarray, n_cells: int, n_boot: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    w = np.zeros((n_boot, len(inverse)))
+    for cell in range(n_cells):
+        idx = np.flatnonzero(inverse == cell)
+        w[:, idx] = rng.multinomial(len(idx), np.full(len(idx), 1 / len(idx)), size=n_boot)
+    return w
+
+
+def _aggregate(w: np.ndarray, values: np.ndarray, inverse: np.ndarray, n_cells: int) -> np.ndarray:
+    agg = np.zeros((n_cells, len(inverse)))
+    agg[inverse, np.arange(len(inverse))] = 1.0
+    return (w * values) @ agg.T
+
+
+def _organisms(data: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    need = ["params", "timesteps", "successes", "trials"]
+    missing = [c for c in need if c not in data]
+    if missing:
+        raise InsufficientDataError(f"a surface needs column(s) {', '.join(missing)}")
+    d = data.dropna(subset=need)
+    d = d[(d.params > 0) & (d.timesteps > 0) & (d.trials > 0)]
+    if d.params.nunique() < 3 or d.timesteps.nunique() < 2:
+        raise InsufficientDataError(
+            f"a surface needs ≥ 3 parameter rungs and ≥ 2 timestep rungs; got {d.params.nunique()} and "
+            f"{d.timesteps.nunique()} (give the sweep `timesteps: {{min, max, rungs}}`)"
+        )
+    compute = d["compute"].to_numpy(float) if "compute" in d else np.full(len(d), np.nan)
+    return (
+        d.params.to_numpy(float),
+        d.timesteps.to_numpy(float),
+        d.successes.to_numpy(float),
+        d.trials.to_numpy(float),
+        compute,
+    )
+
+
+def _surface_starts(cells: np.ndarray, lo_rate: float, hi_rate: float) -> np.ndarray:
+    ln, lt = cells[:, 0], cells[:, 1]
+    out = []
+    for n0 in np.linspace(ln.min(), ln.max(), 4):
+        for t0 in np.linspace(lt.min(), lt.max(), 3):
+            for a in (1.0, 3.0):
+                for b in (1.0, 3.0):
+                    out.append([lo_rate, hi_rate, n0, t0, a, b])
+    return np.array(out)
+
+
+def fit_surface(data: pd.DataFrame, tau: float = 0.5, n_boot: int = 200, seed: int = 0) -> Surface:
+    """Fit the emergence surface of one behaviour (one row per organism, with counts, params and timesteps).
+
+    Raises:
+        InsufficientDataError: Fewer than 3 parameter or 2 timestep rungs, or missing columns.
+    """
+    n, t, k, trials, compute = _organisms(data)
+    cells, inverse = _cells(n, t)
+    ones = np.ones((1, len(n)))
+    kc, nc = _aggregate(ones, k, inverse, len(cells)), _aggregate(ones, trials, inverse, len(cells))
+    rate = kc[0] / nc[0]
+    lo = np.array([0.0, 0.0, cells[:, 0].min() - 3, cells[:, 1].min() - 3, 0.2, 0.2])
+    hi = np.array([1.0, 1.0, cells[:, 0].max() + 3, cells[:, 1].max() + 3, 20.0, 20.0])
+    starts = _surface_starts(cells, float(rate.min()), float(rate.max()))
+    th, nll = fit_binomial(
+        surface, _surface_jac, cells, np.repeat(kc, len(starts), 0), np.repeat(nc, len(starts), 0), starts, lo, hi,
+        starts_of_one=True,
+    )  # fmt: skip
+    theta = th[int(np.argmin(nll))]
+    kappa = float(np.nanmedian(compute / (n * t))) if np.isfinite(compute).any() else 1.0
+    notes = [] if np.isfinite(compute).any() else ["no compute column: compute is shown as parameters × timesteps"]
+    boot = None
+    if n_boot > 0 and len(cells) < len(n):
+        w = _weights(inverse, len(cells), n_boot, seed)
+        kb, nb = _aggregate(w, k, inverse, len(cells)), _aggregate(w, trials, inverse, len(cells))
+        boot, _ = fit_binomial(surface, _surface_jac, cells, kb, nb, np.repeat(theta[None], n_boot, 0), lo, hi)
+    return Surface(theta, boot, tau, kappa, n, t, notes)
+
+
+def collapse_tests(data: pd.DataFrame) -> list[Collapse]:
+    """The collapse tests onto compute and onto parameters (see the module docstring)."""
+    n, t, k, trials, compute = _organisms(data)
+    if not np.isfinite(compute).all():
+        compute = n * t
+    xy = np.column_stack([np.log10(n), np.log10(compute)])
+    cells, inverse = np.unique(xy, axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    ones = np.ones((1, len(n)))
+    kc, nc = _aggregate(ones, k, inverse, len(cells)), _aggregate(ones, trials, inverse, len(cells))
+    y = k / trials
+    lz = cells[:, 1]
+    starts = [
+        [float(y.min()), float(y.max()), m, s, a]
+        for m in np.linspace(lz.min(), lz.max(), 5)
+        for s in (1.0, 4.0)
+        for a in (0.0, 0.5, 1.0)
+    ]
+    span_lo = min(cells[:, 0].min(), lz.min()) - 3
+    span_hi = max(cells[:, 0].max(), lz.max()) + 3
+
+    def best(a_lo: float, a_hi: float) -> tuple[np.ndarray, float]:
+        st = np.clip(np.array(starts, float), [0, 0, span_lo, 0.05, a_lo], [1, 1, span_hi, 40, a_hi])
+        lo = np.array([0.0, 0.0, span_lo, 0.05, a_lo])
+        hi = np.array([1.0, 1.0, span_hi, 40.0, a_hi])
+        th, nll = fit_binomial(
+            _collapse, None, cells, np.repeat(kc, len(st), 0), np.repeat(nc, len(st), 0), st, lo, hi,
+            starts_of_one=True,
+        )  # fmt: skip
+        i = int(np.argmin(nll))
+        return th[i], float(nll[i])
+
+    free, nll_free = best(-1.0, 2.0)
+    p = np.clip(_collapse(free[None], xy)[0], 1e-9, 1 - 1e-9)
+    dof = max(len(n) - 5, 1)
+    phi = max(float(np.sum((k - trials * p) ** 2 / (trials * p * (1 - p)))) / dof, 1.0)
+    out = []
+    for onto, a in (("compute", 0.0), ("params", 1.0)):
+        _, nll_fixed = best(a, a)
+        f_stat = max(2 * (nll_fixed - nll_free), 0.0) / phi
+        out.append(Collapse(onto, float(free[4]), f_stat, float(f_dist.sf(f_stat, 1, dof)), dof, phi))
+    return out
