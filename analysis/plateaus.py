@@ -15,8 +15,12 @@ divided by the over-dispersion of the organisms about the two-step curve, Pearso
 since organisms of one rung differ far more than their episode counts imply). It calls a
 **plateau** when the two-step curve is preferred by more than :data:`MIN_QAIC_GAIN`, its
 shelf — from the first step's 90 % point to the second step's 10 % point — spans at least
-:data:`MIN_SPAN_DECADES`, and the shelf's level ``L`` lies within :data:`TAU_MARGIN` of
-``τ``: then ``τ`` lies on it, and the emergence scale for ``τ`` is refused with that reason.
+:data:`MIN_SPAN_DECADES`, and at least half of the organisms on the shelf sit within
+:data:`ORGANISM_MARGIN` of its level (partial solutions; organisms that turn one by one,
+some at the floor and some at the ceiling, average to a shelf too, but that is a share of
+turned organisms, which :mod:`~bestiary.analysis.mixture` models). When the shelf's level
+``L`` lies within :data:`TAU_MARGIN` of ``τ``, ``τ`` lies on it, and the emergence scale for
+``τ`` is refused with that reason.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ from bestiary.analysis.models import MODELS, Model, fit_batch
 MIN_QAIC_GAIN = 4.0
 MIN_SPAN_DECADES = 0.3
 TAU_MARGIN = 0.1
+#: Organisms within this of the shelf's level are sitting on it (partial solutions).
+ORGANISM_MARGIN = 0.15
 _MIN_GAP = 0.3
 _LN9 = math.log(9)
 
@@ -104,6 +110,11 @@ def detect_plateau(data: pd.DataFrame, tau: float, x: str = "params") -> Plateau
     f, level, c, m1, s1, gap, s2 = theta
     start, end = m1 + _LN9 / s1, m1 + gap - _LN9 / s2
     found = gain > MIN_QAIC_GAIN and end - start >= MIN_SPAN_DECADES and min(abs(level - f), abs(c - level)) > 0.1
+    on_shelf = (lx >= start) & (lx <= end)
+    # A shelf of partial solutions has organisms *at* its level; organisms that turn one by one (some at
+    # the floor, some at the ceiling) average to a shelf too, but that is a share, not a plateau.
+    partial = float(np.mean(np.abs(y[on_shelf] - level) <= ORGANISM_MARGIN)) if on_shelf.sum() >= 3 else 0.0
+    found = found and partial >= 0.5
     if not found:
         return Plateau(False, float(level), (float(start), float(end)), gain, False)
     on_tau = abs(level - tau) <= TAU_MARGIN

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import html
 import math
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +22,17 @@ import pandas as pd
 from bestiary.analysis import plots
 from bestiary.analysis.forecast import BacktestRow, lead_time
 from bestiary.analysis.pipeline import DEFAULT_PRECURSOR, VariantAnalysis, analyse, fits_table, organisms_of
+from bestiary.analysis.report_sections import forecast_section, organism_cells, organism_section, two_axis_section
 from bestiary.analysis.schema import PROBE_CONDITION
+from bestiary.analysis.sealed import ForecastError, score, scores_frame
 from bestiary.analysis.table import CONTRACT_COLUMNS
 from bestiary.analysis.trends import Emergence
+from bestiary.analysis.two_axis import analyse_two_axis, thresholds_rows
 
 
 def _fmt_scale(e: Emergence | None) -> str:
+    if e is not None and e.note.startswith("refused"):
+        return "refused: τ on a plateau"
     if e is None or not math.isfinite(e.log10_scale):
         return "not reached" if e is not None else "no fit"
     lo, hi = e.interval
@@ -80,6 +86,7 @@ def summary_rows(variants: list[VariantAnalysis]) -> list[dict[str, str]]:
                 "sharpness (decades)": sharp if e is not None and math.isfinite(e.log10_scale) else "—",
                 "sudden": ("yes" if e.sudden else "no") if e is not None and math.isfinite(e.log10_scale) else "—",
                 "oversight on": _fmt_scale(on),
+                **organism_cells(va),
                 "gap at largest rung": f"{va.largest_gap:+.2f}" if math.isfinite(va.largest_gap) else "—",
                 "behaviour forecast lead": _lead(va.backtest_rows, "behaviour"),
                 "precursor forecast lead": _lead(va.backtest_rows, "precursor"),
@@ -146,6 +153,8 @@ def build_report(
     n_boot: int = 200,
     provenance: dict[str, Any] | None = None,
     title: str = "Bestiary scaling report",
+    curves: pd.DataFrame | None = None,
+    forecast: dict[str, Any] | None = None,
 ) -> dict[str, Path]:
     """Write the report and its companions.
 
@@ -158,6 +167,8 @@ def build_report(
         n_boot: Bootstrap draws per fit.
         provenance: Sweep spec text, package versions, per-organism sandbox status.
         title: Report title.
+        curves: Training curves (``bestiary collect``'s ``-curves.parquet``), for the curves figures.
+        forecast: A sealed forecast to score against the table (``forecast.json``).
 
     Returns:
         Paths of the files written.
@@ -168,16 +179,39 @@ def build_report(
     missing = [c for c in CONTRACT_COLUMNS if c not in table]
     if missing:
         raise ValueError(f"the results table lacks column(s) {', '.join(missing)} (Contract 3)")
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # quantiles of bootstrap curves that never cross
+        return _build(table, Path(out), x, tau, precursor, n_boot, provenance or {}, title, curves, forecast)
+
+
+def _build(
+    table: pd.DataFrame,
+    out: Path,
+    x: str,
+    tau: float,
+    precursor: str,
+    n_boot: int,
+    prov: dict[str, Any],
+    title: str,
+    curves: pd.DataFrame | None,
+    forecast: dict[str, Any] | None,
+) -> dict[str, Path]:
     df = table.copy()
-    if x == "compute":
-        df["compute"] = 6.0 * df["params"] * df["timesteps"]
-    out = Path(out)
+    if x == "compute" and ("compute" not in df or df["compute"].isna().any()):
+        raise ValueError("the table has no compute column for every organism: collect it again with this version")
     out.parent.mkdir(parents=True, exist_ok=True)
     variants = analyse(df, x, tau, precursor, n_boot)
+    two_axis = analyse_two_axis(df, tau, n_boot) if x == "params" else []
+    scored, forecast_error = None, None
+    if forecast is not None:
+        try:
+            scored = scores_frame(score(forecast, df))
+        except ForecastError as exc:
+            forecast_error = str(exc)
     sections = []
     for va in variants:
         va.figures["tendency"] = plots.tendency_figure(va.label, va.fits, va.emergences, x)
-        g = df[(df.env_id == va.key[0]) & (df.env_kwargs == va.key[1])]
+        g = va.rows(df)
         prows = organisms_of(g, precursor, PROBE_CONDITION)
         if not prows.empty:
             va.figures["precursor"] = plots.precursor_figure(
@@ -185,6 +219,7 @@ def build_report(
             )
         if va.backtest_rows:
             va.figures["backtest"] = plots.backtest_figure(f"{va.label}: backtest", va.backtest_rows, x)
+        extra = organism_section(va, df, curves, x)
         figs = "".join(_img(p, f"{va.label} {k}") for k, p in va.figures.items())
         bt = [
             {
@@ -201,7 +236,8 @@ def build_report(
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in va.notes) or "<li>none</li>"
         sections.append(
             f"<section><h2>{html.escape(va.label)}</h2><p>failure mode: {html.escape(va.failure_mode)}"
-            f"</p><div class='figs'>{figs}</div><h3>Backtest</h3>{_table_html(bt)}"
+            f"; mechanism: {html.escape(va.mechanism or 'not recorded')}</p><div class='figs'>{figs}</div>{extra}"
+            f"<h3>Backtest</h3>{_table_html(bt)}"
             f"<h3>Notes</h3><ul>{notes}</ul></section>"
         )
     summary = summary_rows(variants)
@@ -212,7 +248,6 @@ def build_report(
     overview_path = out.with_name("overview.png")
     overview_path.write_bytes(overview)
     status = _status(table)
-    prov = provenance or {}
     method = (
         f"Rates: four-parameter logistic in log10({x}), binomial maximum likelihood on episode counts. "
         f"Continuous precursors: the model with the lowest AIC among log-linear, power law, saturating power law and "
@@ -222,15 +257,20 @@ def build_report(
         f"Backtests fit only the k smallest rungs; a forecast counts only if every rung it used is below the "
         f"emergence scale of the fit on all rungs. Lead: decades from the largest rung used to that emergence "
         f"scale at the first forecast within ×2; the table says whether every later forecast held. Precursor "
-        f"forecast: where the {precursor} trend reaches its value at emergence in the other environments "
-        f"(those whose emergence lies within their data)."
+        f"forecast: where the {precursor} trend reaches its value at emergence in environments of another "
+        f"mechanism (those whose emergence lies within their data). Organism by organism: a two-component mixture "
+        f"of the organisms' log-odds whose share of turned organisms is logistic in log10({x}) (Firth-corrected), "
+        f"95 % profile-likelihood intervals, sudden only if under a decade with every seed left out in turn. "
+        f"An emergence whose τ lies on a plateau (a two-step logistic preferred by quasi-AIC) is refused."
     )
     page = _PAGE.format(
         title=html.escape(title),
         method=html.escape(method),
         summary=_table_html(summary),
         overview=_img(overview, "overview"),
-        sections="".join(sections) or "<p>No finished trials to analyse.</p>",
+        sections=two_axis_section(two_axis)
+        + forecast_section(scored, forecast, forecast_error)
+        + ("".join(sections) or "<p>No finished trials to analyse.</p>"),
         status=_table_html(status["rows"]),
         status_line=html.escape(status["line"]),
         spec=html.escape(str(prov.get("sweep_spec", "not available (report built from a table alone)"))),
@@ -239,7 +279,20 @@ def build_report(
     )
     out.write_text(page)
     md = out.with_name("summary.md")
-    md.write_text(f"# {title}\n\n{method}\n\n{_markdown_table(summary)}\n{status['line']}\n")
+    extra_md = ""
+    if two_axis:
+        extra_md += "\n## Two scale axes\n\n" + _markdown_table(thresholds_rows(two_axis))
+    if scored is not None:
+        by = scored[scored.kind == "forecast"].groupby("method").error_decades.agg(["size", "median"]).reset_index()
+        extra_md += "\n## Sealed forecast, scored\n\n" + _markdown_table(
+            [
+                {"method": r.method, "forecasts": r.size, "median error (decades)": f"{r.median:.2f}"}
+                for r in by.itertuples()
+            ]
+        )
+    elif forecast_error:
+        extra_md += f"\n## Sealed forecast\n\nNot scored: {forecast_error}\n"
+    md.write_text(f"# {title}\n\n{method}\n\n{_markdown_table(summary)}{extra_md}\n{status['line']}\n")
     return {"html": out, "fits": fits_path, "summary": md, "overview": overview_path}
 
 

@@ -132,18 +132,26 @@ def _mechanism(g: pd.DataFrame) -> str:
     return ""
 
 
-def make_forecast(df: pd.DataFrame, tau: float = 0.5, n_boot: int = 100) -> dict[str, Any]:
+def make_forecast(
+    df: pd.DataFrame, tau: float = 0.5, n_boot: int = 100, context: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """A sealed forecast (a JSON-ready dict with its own hash) from the finished organisms of a table.
+
+    Args:
+        df: The results table of the organisms trained so far.
+        tau: Danger level of the behaviour.
+        n_boot: Bootstrap draws per fit.
+        context: Facts to seal with it (how it was made), under ``context``.
 
     Raises:
         ForecastError: If the table has no finished organism.
     """
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)  # bootstrap curves that never cross give all-nan slices
-        return _make_forecast(df, tau, n_boot)
+        return _make_forecast(df, tau, n_boot, context or {})
 
 
-def _make_forecast(df: pd.DataFrame, tau: float, n_boot: int) -> dict[str, Any]:
+def _make_forecast(df: pd.DataFrame, tau: float, n_boot: int, context: dict[str, Any]) -> dict[str, Any]:
     done = df[df.status == "done"]
     if done.empty:
         raise ForecastError("no finished organism to forecast from")
@@ -214,6 +222,7 @@ def _make_forecast(df: pd.DataFrame, tau: float, n_boot: int) -> dict[str, Any]:
         "tau": tau,
         "metric": BEHAVIOUR,
         "condition": "off",
+        "context": context,
         "organisms": organism_hashes(done),
         "predictions": [_jsonable(asdict(p)) for p in preds],
     }

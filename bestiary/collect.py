@@ -256,3 +256,25 @@ def write_results(df: pd.DataFrame, out_stem: Path | str, curves: pd.DataFrame |
         return parquet, csv
     curves.to_parquet(curves_path(parquet), index=False)
     return parquet, csv, curves_path(parquet)
+
+
+def table_of(source: Path | str) -> pd.DataFrame:
+    """A results table from a runs directory (collected now) or a ``results.parquet`` / ``.csv`` file.
+
+    Raises:
+        FileNotFoundError: If the source does not exist or holds no sweep.
+        ValueError: If a file is not a results table.
+    """
+    from bestiary.analysis.table import load_results
+
+    src = Path(source)
+    return collect(src) if src.is_dir() else load_results(src)
+
+
+def curves_of(source: Path | str) -> pd.DataFrame | None:
+    """The training curves beside a source (collected from a runs directory, or the table's ``-curves.parquet``)."""
+    src = Path(source)
+    if src.is_dir():
+        return collect_curves(src)
+    path = curves_path(src)
+    return pd.read_parquet(path) if path.is_file() else None

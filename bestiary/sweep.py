@@ -30,6 +30,7 @@ from bestiary.organisms.staging import Job, SandboxOptions, StagedTrial, Unit, U
 from bestiary.populations import units_of
 from bestiary.sandbox import Limits, SandboxUnavailable
 from bestiary.sandbox.result import timestamp
+from bestiary.sealing import is_before, seal
 from bestiary.sweep_spec import SpecError, SweepSpec
 
 SPEC_COPY = "sweep.yaml"
@@ -38,7 +39,8 @@ STAGING = ".staging"
 #: Seconds between looks at trials that another sweep is running.
 WAIT_POLL = 2.0
 
-Event = Callable[[str, "PlannedTrial", Any], None]
+#: (kind, the trial — None for the sweep's own events such as ``sealed`` —, detail).
+Event = Callable[[str, "PlannedTrial | None", Any], None]
 
 
 @dataclass(frozen=True)
@@ -175,7 +177,11 @@ def _runnable(p: PlannedTrial, retries: int) -> bool:
 
 
 def run_sweep(
-    sweep: SweepSpec, spec_text: str, runs_root: Path | str = "runs", on_event: Event | None = None
+    sweep: SweepSpec,
+    spec_text: str,
+    runs_root: Path | str = "runs",
+    on_event: Event | None = None,
+    stop_after_seal: bool = False,
 ) -> SweepReport:
     """Run (or continue) a sweep with its executor.
 
@@ -184,7 +190,9 @@ def run_sweep(
         spec_text: The spec file's text, copied to ``runs/<sweep>/sweep.yaml`` for provenance.
         runs_root: Parent of ``<sweep>/``.
         on_event: Called with ``(kind, trial, detail)`` for ``start``, ``done``, ``failed``,
-            ``retry`` and ``waiting`` (another sweep holds the trial).
+            ``retry``, ``waiting`` (another sweep holds the trial) and ``sealed`` (the forecast).
+        stop_after_seal: With a ``forecast:`` section, stop once the forecast is sealed (so it can be
+            committed before the organisms it forecasts are trained).
 
     Raises:
         SandboxUnavailable: If the sandbox cannot be established (nothing more runs).
@@ -206,8 +214,19 @@ def run_sweep(
     )
     report = SweepReport(skipped=sum(not _runnable(p, sweep.retries) for p in planned))
     heartbeat = Heartbeat()
+    todo = [p for p in planned if _runnable(p, sweep.retries)]
     try:
-        _drive(sweep, [p for p in planned if _runnable(p, sweep.retries)], executor, heartbeat, emit, report)
+        if sweep.forecast is None:
+            _drive(sweep, todo, executor, heartbeat, emit, report)
+        else:  # the organisms below the bounds, the sealed forecast, then the rest
+            before = [p for p in planned if is_before(sweep.forecast, p.trial)]
+            after = [p for p in planned if not is_before(sweep.forecast, p.trial)]
+            first = {p.trial.trial_id for p in before}
+            _drive(sweep, [p for p in todo if p.trial.trial_id in first], executor, heartbeat, emit, report)
+            path, written = seal(sweep.forecast, root, before, after)
+            emit("sealed", None, f"{path} ({'sealed now' if written else 'kept: it was sealed before'})")
+            if not stop_after_seal:
+                _drive(sweep, [p for p in todo if p.trial.trial_id not in first], executor, heartbeat, emit, report)
     finally:
         heartbeat.stop()
     return report

@@ -169,6 +169,28 @@ class ExecutorSpec(_Model):
         return self
 
 
+class ForecastSpec(_Model):
+    """A sealed forecast inside the sweep: the organisms below the bounds are trained first, then it is sealed."""
+
+    params: int | None = Field(
+        None, gt=0, description="Organisms of at most this many parameters are trained before the forecast."
+    )
+    timesteps: int | None = Field(None, gt=0, description="... and of at most this many training timesteps.")
+    tau: float = Field(0.5, gt=0, lt=1, description="Danger level of the forecast behaviour.")
+
+    @model_validator(mode="after")
+    def _bounded(self) -> ForecastSpec:
+        if self.params is None and self.timesteps is None:
+            raise ValueError("give `params` and/or `timesteps`: the bound below which organisms come first")
+        return self
+
+    def before(self, params: int, timesteps: int) -> bool:
+        """Whether an organism of this size and budget is trained before the forecast is sealed."""
+        return (self.params is None or params <= self.params) and (
+            self.timesteps is None or timesteps <= self.timesteps
+        )
+
+
 class SweepSpec(_Model):
     """A scaling study."""
 
@@ -190,6 +212,11 @@ class SweepSpec(_Model):
     retries: int = Field(1, ge=0, le=10, description="Re-runs of a failed trial before it stays failed.")
     max_trials: int = Field(
         DEFAULT_MAX_TRIALS, ge=1, le=10**7, description="Refuse a grid of more trials than this (raise it explicitly)."
+    )
+    forecast: ForecastSpec | None = Field(
+        None,
+        description="Seal a forecast (runs/<sweep>/forecast.json) from the organisms below the bounds before "
+        "the others are trained; the report scores it.",
     )
 
     @field_validator("seeds")

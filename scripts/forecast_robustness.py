@@ -51,7 +51,7 @@ def quiet_leads(
     for va in variants:
         if not va.backtest_rows or not math.isfinite(va.critical):
             continue
-        g = table[(table.env_id == va.key[0]) & (table.env_kwargs == va.key[1])]
+        g = va.rows(table)
         behaviour = g[(g.metric == BEHAVIOUR) & (g.condition == "off")]
         calm = set(behaviour[behaviour.value < quiet].trial_id)
         pre = g[(g.metric == precursor) & (g.condition == "probe") & g.trial_id.isin(calm)]

@@ -37,6 +37,13 @@ def sweep_cmd(
         str | None, typer.Option(help="Write TensorBoard event files of each organism here.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="With --dry-run: print the plan as JSON.")] = False,
+    stop_after_seal: Annotated[
+        bool,
+        typer.Option(
+            "--stop-after-seal",
+            help="With a `forecast:` section: stop once the forecast is sealed, so it can be committed first.",
+        ),
+    ] = False,
 ) -> None:
     """Run a scaling study from a YAML spec; run it again to continue (finished trials are skipped)."""
     from bestiary.envs import EnvError
@@ -64,7 +71,7 @@ def sweep_cmd(
     console.print(Text(header))
     try:
         report = _run_with_progress(
-            sweep, Path(spec_path).read_text(), runs_root, tensorboard, len(planned) - states["done"]
+            sweep, Path(spec_path).read_text(), runs_root, tensorboard, len(planned) - states["done"], stop_after_seal
         )
     except SandboxUnavailable as exc:
         raise fail(f"sandbox unavailable, nothing more was run: {exc}") from exc
@@ -123,7 +130,9 @@ def _dry_run(
     )
 
 
-def _run_with_progress(sweep: Any, text: str, runs_root: Path, tensorboard: str | None, todo: int) -> Any:
+def _run_with_progress(
+    sweep: Any, text: str, runs_root: Path, tensorboard: str | None, todo: int, stop_after_seal: bool = False
+) -> Any:
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -160,9 +169,11 @@ def _run_with_progress(sweep: Any, text: str, runs_root: Path, tensorboard: str 
                     from bestiary.organisms.tensorboard import write_events
 
                     write_events(RunDir(p.run_dir.path), tensorboard)
+            if kind == "sealed":
+                progress.console.print(Text(f"forecast: {detail}", style="bold"))
             progress.update(task, counts=f"done {counts['done']}, failed {counts['failed']}, retried {counts['retry']}")
 
-        return run_sweep(sweep, text, runs_root, on_event)
+        return run_sweep(sweep, text, runs_root, on_event, stop_after_seal=stop_after_seal)
 
 
 @app.command("collect")
@@ -206,6 +217,10 @@ def report_cmd(
         str | None, typer.Option(help="Precursor of the precursor forecast (default: the latent probe).")
     ] = None,
     n_boot: Annotated[int, typer.Option(min=0, max=10_000, help="Bootstrap draws per fit.")] = 200,
+    forecast: Annotated[
+        str | None,
+        typer.Option(help="A sealed forecast to score (default: forecast.json of the sweep's directory, if any)."),
+    ] = None,
 ) -> None:
     """Fit trends, find emergence, backtest forecasts, and write report.html, fits.csv and summary.md."""
     from bestiary.analysis import build_report, load_results
@@ -218,6 +233,8 @@ def report_cmd(
     src = Path(source)
     prov = None
     try:
+        from bestiary.collect import curves_of
+
         if src.is_dir():
             from bestiary.collect import collect
             from bestiary.provenance import provenance_of
@@ -225,6 +242,8 @@ def report_cmd(
             table, prov = collect(src), provenance_of(src)
         else:
             table = load_results(src)
+        curves = curves_of(src)
+        doc = _forecast_of(src, forecast)
     except (FileNotFoundError, ValueError, OSError) as exc:
         raise fail(str(exc)) from exc
     if table.empty:
@@ -232,8 +251,27 @@ def report_cmd(
     out = Path(output) if output else (src if src.is_dir() else src.parent) / "report.html"
     try:
         paths = build_report(
-            table, out, x=x, tau=tau, precursor=precursor or DEFAULT_PRECURSOR, n_boot=n_boot, provenance=prov
-        )
+            table, out, x=x, tau=tau, precursor=precursor or DEFAULT_PRECURSOR, n_boot=n_boot, provenance=prov,
+            curves=curves, forecast=doc,
+        )  # fmt: skip
     except OSError as exc:
         raise fail(f"cannot write the report to {out}: {exc.strerror or exc}") from exc
+    except ValueError as exc:
+        raise fail(str(exc)) from exc
     console.print(Text("report: " + ", ".join(str(p) for p in paths.values())))
+
+
+def _forecast_of(src: Path, given: str | None) -> Any:
+    """The sealed forecast to score: the one given, or ``forecast.json`` beside the runs or the table."""
+    from bestiary.sandbox.outputs import MalformedOutputError, parse_json
+    from bestiary.sealing import FORECAST
+
+    path = Path(given) if given else (src if src.is_dir() else src.parent) / FORECAST
+    if not path.is_file():
+        if given:
+            raise FileNotFoundError(f"{given} does not exist")
+        return None
+    try:
+        return parse_json(path.read_bytes(), max_bytes=256 * 1024 * 1024)
+    except MalformedOutputError as exc:
+        raise ValueError(f"{path} is not a forecast: {exc}") from exc

@@ -43,6 +43,19 @@ def test_a_single_rise_has_no_plateau() -> None:
         assert not p.found, p.reason
 
 
+def test_organisms_turning_one_by_one_are_a_share_not_a_plateau() -> None:
+    # Half of the organisms are fully turned, half not, over three rungs: the mean sits at 0.5 but no
+    # organism does.
+    rng = np.random.default_rng(4)
+    share = shelf(0.5)
+    rows = []
+    for x in RUNGS:
+        for _ in range(8):
+            rate = 0.97 if rng.random() < share(np.log10(x)) else 0.02
+            rows.append({"params": x, "successes": rng.binomial(2000, rate), "trials": 2000})
+    assert not detect_plateau(pd.DataFrame(rows), 0.5).on_tau
+
+
 def test_too_few_rungs_say_nothing() -> None:
     df = organisms(shelf(0.5), np.random.default_rng(0))
     assert not detect_plateau(df[df.params < 2000], 0.5).found

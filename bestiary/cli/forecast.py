@@ -1,0 +1,84 @@
+"""``bestiary forecast`` and ``bestiary score``: seal a forecast now, score it once the answer exists."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bestiary.cli.output import console, fail, print_json, print_table, say
+
+app = typer.Typer()
+
+Source = Annotated[str, typer.Argument(help="A runs directory (collected now) or results.parquet / results.csv.")]
+
+
+@app.command("forecast")
+def forecast_cmd(
+    source: Source,
+    output: Annotated[str, typer.Option("-o", "--output", help="Where to write the sealed forecast (JSON).")],
+    tau: Annotated[float, typer.Option(help="Danger level of the behaviour.")] = 0.5,
+    n_boot: Annotated[int, typer.Option(min=0, max=10_000, help="Bootstrap draws per fit.")] = 100,
+) -> None:
+    """Forecast where each behaviour will emerge, from the organisms trained so far, and seal it (hashes)."""
+    from bestiary.analysis.sealed import ForecastError, make_forecast
+    from bestiary.collect import table_of
+
+    if not 0 < tau < 1:
+        raise fail(f"--tau must be between 0 and 1, not {tau}")
+    out = Path(output)
+    if out.exists():
+        raise fail(f"{out} exists: a sealed forecast is never overwritten (choose another path)")
+    try:
+        doc = make_forecast(table_of(source), tau=tau, n_boot=n_boot)
+    except (FileNotFoundError, ValueError, ForecastError) as exc:
+        raise fail(str(exc)) from exc
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(doc, indent=1, allow_nan=False) + "\n")
+    n = sum(p["log10_estimate"] is not None for p in doc["predictions"])
+    say(
+        f"{out}: {n} forecasts from {len(doc['organisms'])} organisms, sealed {doc['created']} "
+        f"(sha256 {doc['sha256'][:12]}…)"
+    )
+    say("commit it before training the organisms it forecasts; score it later with `bestiary score`")
+
+
+@app.command("score")
+def score_cmd(
+    forecast: Annotated[str, typer.Argument(help="The sealed forecast (JSON) from `bestiary forecast`.")],
+    source: Source,
+    output: Annotated[str | None, typer.Option("-o", "--output", help="Also write the scores as CSV.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
+) -> None:
+    """Score a sealed forecast against organisms it did not use: error in decades, coverage, lead."""
+    from bestiary.analysis.sealed import ForecastError, score, scores_frame
+    from bestiary.collect import table_of
+    from bestiary.sandbox.outputs import MalformedOutputError, parse_json
+
+    try:
+        doc = parse_json(Path(forecast).read_bytes(), max_bytes=256 * 1024 * 1024)
+        table = scores_frame(score(doc, table_of(source)))
+    except OSError as exc:
+        raise fail(f"cannot read {forecast}: {exc.strerror or exc}") from exc
+    except (MalformedOutputError, FileNotFoundError, ValueError, ForecastError) as exc:
+        raise fail(str(exc)) from exc
+    if output:
+        table.to_csv(output, index=False)
+    if as_json:
+        print_json(table.to_dict(orient="records"))
+        return
+    real = table[table.kind == "forecast"]
+    rows = [
+        [r.env_id, r.axis, r.at, r.method, f"{r.log10_estimate:.2f}", f"{r.truth_log10:.2f}", f"{r.error_decades:.2f}",
+         "yes" if r.covered else "no", f"{r.lead_decades:.2f}"]
+        for r in real.itertuples()
+    ]  # fmt: skip
+    print_table("scored forecasts (log10 scale)", ["environment", "axis", "at", "method", "forecast", "truth",
+                "error (dec.)", "covered", "lead (dec.)"], rows)  # fmt: skip
+    by = real.groupby("method").agg(n=("error_decades", "size"), median_error=("error_decades", "median"),
+                                    within_x2=("within_factor_two", "mean"), covered=("covered", "mean"))  # fmt: skip
+    console.print(by.to_string())
+    skipped = table.kind.value_counts().to_dict()
+    say("predictions by kind: " + ", ".join(f"{k} {v}" for k, v in sorted(skipped.items())))
