@@ -36,6 +36,12 @@ JacFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
 Evaluate = Callable[[np.ndarray, np.ndarray, bool], tuple[np.ndarray, np.ndarray | None, np.ndarray | None]]
 
 
+def _finite(a: np.ndarray) -> np.ndarray:
+    """``a`` with non-finite entries set to zero (copied only when there are any)."""
+    ok = np.isfinite(a)
+    return a if ok.all() else np.where(ok, a, 0.0)
+
+
 def numeric_jacobian(curve: CurveFn, theta: np.ndarray, x: np.ndarray) -> np.ndarray:
     """Forward-difference Jacobian of a batched curve, ``(B, R, P)``, in one curve call."""
     b, p = theta.shape
@@ -52,14 +58,16 @@ def _binomial(curve: CurveFn, jac: JacFn | None, x: np.ndarray, k_all: np.ndarra
     ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
         k, n = k_all[rows], n_all[rows]
         p = curve(theta, x)
-        bad = ~np.isfinite(p).all(axis=1)
-        pc = np.clip(np.nan_to_num(p, nan=0.5), _EPS, 1 - _EPS)
+        finite = np.isfinite(p)
+        bad = ~finite.all(axis=1)
+        if bad.any():
+            p = np.where(finite, p, 0.5)
+        pc = np.clip(p, _EPS, 1 - _EPS)
         nll = -np.sum(k * np.log(pc) + (n - k) * np.log1p(-pc), axis=1)
         nll[bad] = np.inf
         if not derivatives:
             return nll, None, None
-        j = jac(theta, x) if jac is not None else numeric_jacobian(curve, theta, x)
-        j = np.nan_to_num(j)
+        j = _finite(jac(theta, x) if jac is not None else numeric_jacobian(curve, theta, x))
         inside = (p > _EPS) & (p < 1 - _EPS)
         dp = -(k / pc - (n - k) / (1 - pc)) * inside
         grad = np.einsum("br,brp->bp", dp, j)
@@ -74,15 +82,16 @@ def _gaussian(curve: CurveFn, jac: JacFn | None, x: np.ndarray, y: np.ndarray, w
         theta: np.ndarray, rows: np.ndarray, derivatives: bool
     ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
         w = w_all[rows]
-        f = curve(theta, x)
-        bad = ~np.isfinite(f).all(axis=1)
-        r = np.nan_to_num(f - y)
+        r = curve(theta, x) - y
+        finite = np.isfinite(r)
+        bad = ~finite.all(axis=1)
+        if bad.any():
+            r = np.where(finite, r, 0.0)
         rss = np.sum(w * r * r, axis=1)
         rss[bad] = np.inf
         if not derivatives:
             return rss, None, None
-        j = jac(theta, x) if jac is not None else numeric_jacobian(curve, theta, x)
-        j = np.nan_to_num(j)
+        j = _finite(jac(theta, x) if jac is not None else numeric_jacobian(curve, theta, x))
         grad = 2 * np.einsum("br,brp->bp", w * r, j)
         info = 2 * np.einsum("br,brp,brq->bpq", w, j, j)
         return rss, grad, info
@@ -144,7 +153,7 @@ def levenberg_marquardt(
             step = -np.linalg.solve(system, (g * free)[..., None])[..., 0]
         except np.linalg.LinAlgError:
             step = -g * free / (scale * (1 + lam[idx, None]))
-        step = np.nan_to_num(step)
+        step = _finite(step)
         trial = np.clip(theta[idx] + step, lo, hi)
         moved = np.abs(trial - theta[idx]).max(axis=1)
         new_obj, _, _ = evaluate(trial, idx, False)

@@ -54,13 +54,12 @@ class ForecastError(ValueError):
 
 
 def organism_hashes(df: pd.DataFrame) -> dict[str, str]:
-    """SHA-256 of each finished organism's rows (sorted, canonical JSON): what a forecast used."""
-    done = df[df.status == "done"]
+    """SHA-256 of each finished organism's rows (sorted; every value as its exact repr): what a forecast used."""
+    done = df[df.status == "done"].sort_values(["trial_id", "condition", "metric"], kind="stable")
+    cells = [done[c].astype(object).where(done[c].notna(), None).map(repr) for c in _HASHED]
+    lines = cells[0].str.cat(cells[1:], sep="|")
     out = {}
-    for tid, g in done.groupby("trial_id", sort=True):
-        rows = g[_HASHED].sort_values(["condition", "metric"]).astype(object)
-        rows = rows.where(pd.notna(rows), None)
-        text = json.dumps(rows.values.tolist(), sort_keys=True, default=float)
+    for tid, text in lines.groupby(done["trial_id"].to_numpy(), sort=True).agg("\n".join).items():
         out[str(tid)] = hashlib.sha256(text.encode()).hexdigest()
     return out
 
