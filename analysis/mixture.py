@@ -229,11 +229,13 @@ def profile_interval(
     from scipy.stats import chi2
 
     grid = SLOPE_GRID if which == 1 else np.linspace(lx.min() - 3, lx.max() + 3, 121)
+    grid = np.unique(np.append(grid, theta[which]))  # the estimate itself, so a sharp peak is not stepped over
     starts = np.repeat(theta[None], len(grid), axis=0)
     starts[:, which] = grid
     _, ll = em(lx, y, np.ones((len(grid), len(y))), starts, fixed=which)
-    _, ll_hat = em(lx, y, np.ones((1, len(y))), theta, fixed=1 - which)  # the plain maximum near the fit
-    best = max(float(ll.max()), float(ll_hat[0]))
+    # Only profile values compare with each other (with a parameter held, the penalty of Firth's correction
+    # is another one); the estimate is on the grid, so the profile's best is at least the fit's.
+    best = float(np.nanmax(ll))
     inside = ll >= best - chi2.ppf(level, 1) / 2
     if not inside.any():
         return (math.nan, math.nan)
@@ -274,8 +276,15 @@ def fit_mixture(
     lx = np.log10(xs)
     y = log_odds(d[successes].to_numpy(float), d[trials].to_numpy(float))
     seeds = d["seed"].to_numpy(int) if "seed" in d else np.zeros(len(d), int)
-    thetas, lls = em(lx, y, np.ones((1, len(y))), _start(lx, y))
-    theta, ll = thetas[0], float(lls[0])
+    # EM finds a local maximum: start it with the midpoint at every rung and between rungs, keep the best
+    # (a profile that found a better fit than the fit would give an interval that excludes the estimate).
+    rungs = np.unique(lx)
+    mids = np.concatenate([rungs, (rungs[1:] + rungs[:-1]) / 2])
+    starts = np.repeat(_start(lx, y)[None], len(mids) + 1, axis=0)
+    starts[1:, 0] = mids
+    thetas, lls = em(lx, y, np.ones((len(starts), len(y))), starts)
+    best = int(np.nanargmax(np.where(np.isfinite(lls), lls, -np.inf)))
+    theta, ll = thetas[best], float(lls[best])
     if theta[2] > theta[4]:  # keep component 1 the turned one
         theta = np.array([theta[0], theta[1], theta[4], theta[5], theta[2], theta[3]])
     # One component: a normal of the log-odds. BIC of 2 (mean, sd) against 6 parameters.

@@ -193,11 +193,18 @@ def _forecasts(
                 levels[(*va.key, va.timesteps)] = (level, _mechanism(va))
     # Backtests refit every k, so they take fewer draws; none when the caller wants point fits only.
     bt_boot = max(20, n_boot // 4) if n_boot > 0 else 0
+    chosen = _backtest_budgets(variants)
     for va in variants:
         behaviour = organisms_of(va.rows(df), BEHAVIOUR, "off")
         e = va.emergences.get("off")
         if e is None or not math.isfinite(e.log10_scale):
             va.notes.append("no emergence with oversight off: nothing to forecast")
+            continue
+        if va.key in chosen and chosen[va.key] != va.timesteps:
+            va.notes.append(
+                f"backtests along {x} are made at one budget per variant ({chosen[va.key]:,.0f} steps); "
+                "the sealed forecast tests across budgets"
+            )
             continue
         others = {
             k: v
@@ -230,6 +237,23 @@ def _forecasts(
                 f"precursor forecast: no environment of another mechanism than {va.mechanism or 'this one'} reached "
                 "τ, so there is no critical level (one of the same mechanism is the same task)"
             )
+
+
+def _backtest_budgets(variants: list[VariantAnalysis]) -> dict[tuple[str, str], float]:
+    """Per variant of several budgets, the budget whose emergence (inside the data) lies at the largest scale.
+
+    A backtest refits every prefix of the ladder, so running it at every budget of a grid
+    multiplies the cost by the number of budgets while telling little more: the budget with
+    the most rungs below an observed emergence gives the longest ladder to forecast from.
+    """
+    best: dict[tuple[str, str], tuple[float, float]] = {}
+    for va in variants:
+        e = va.emergences.get("off")
+        if not va.several_budgets or e is None or not math.isfinite(e.log10_scale) or e.extrapolated:
+            continue
+        if va.key not in best or e.log10_scale > best[va.key][0]:
+            best[va.key] = (e.log10_scale, va.timesteps)
+    return {k: v[1] for k, v in best.items()}
 
 
 def _mechanism(va: VariantAnalysis) -> str:

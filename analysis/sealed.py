@@ -25,11 +25,11 @@ whose answer lies within the scales it saw is marked a *nowcast* and gives no le
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -47,6 +47,7 @@ FORMAT = "bestiary-forecast/1"
 BEHAVIOUR = "violation_rate"
 PRECURSORS = {"precursor": "latent_probe_accuracy", "logodds_gap": "logodds_gap"}
 _HASHED = ["condition", "metric", "value", "successes", "trials"]
+_TEXT = ("condition", "metric")
 
 
 class ForecastError(ValueError):
@@ -56,12 +57,24 @@ class ForecastError(ValueError):
 def organism_hashes(df: pd.DataFrame) -> dict[str, str]:
     """SHA-256 of each finished organism's rows (sorted; every value as its exact repr): what a forecast used."""
     done = df[df.status == "done"].sort_values(["trial_id", "condition", "metric"], kind="stable")
-    cells = [done[c].astype(object).where(done[c].notna(), None).map(repr) for c in _HASHED]
+    cells = [_canonical(done[c]) for c in _HASHED]
     lines = cells[0].str.cat(cells[1:], sep="|")
     out = {}
     for tid, text in lines.groupby(done["trial_id"].to_numpy(), sort=True).agg("\n".join).items():
         out[str(tid)] = hashlib.sha256(text.encode()).hexdigest()
     return out
+
+
+def _canonical(col: pd.Series) -> pd.Series:
+    """Each cell as text that does not depend on the column's dtype.
+
+    A count held as Int64, int64, float64 or object is the same number, so a table read back
+    from parquet or CSV hashes as the one in memory.
+    """
+    if col.name in _TEXT:
+        return col.astype(object).where(col.notna(), None).map(lambda v: repr(None if v is None else str(v)))
+    num = pd.to_numeric(col.astype(object).where(col.notna(), None), errors="coerce").astype(float)
+    return num.map(lambda v: "None" if v != v else repr(v))
 
 
 def _self_hash(doc: dict[str, Any]) -> str:
@@ -132,7 +145,11 @@ def _mechanism(g: pd.DataFrame) -> str:
 
 
 def make_forecast(
-    df: pd.DataFrame, tau: float = 0.5, n_boot: int = 100, context: dict[str, Any] | None = None
+    df: pd.DataFrame,
+    tau: float = 0.5,
+    n_boot: int = 100,
+    context: dict[str, Any] | None = None,
+    budgets: Sequence[float] = (),
 ) -> dict[str, Any]:
     """A sealed forecast (a JSON-ready dict with its own hash) from the finished organisms of a table.
 
@@ -141,16 +158,20 @@ def make_forecast(
         tau: Danger level of the behaviour.
         n_boot: Bootstrap draws per fit.
         context: Facts to seal with it (how it was made), under ``context``.
+        budgets: Training budgets (timesteps) to forecast at besides the table's own — those of
+            organisms not trained yet, where only the surface and the pooled logistic can speak.
 
     Raises:
         ForecastError: If the table has no finished organism.
     """
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)  # bootstrap curves that never cross give all-nan slices
-        return _make_forecast(df, tau, n_boot, context or {})
+        return _make_forecast(df, tau, n_boot, context or {}, budgets)
 
 
-def _make_forecast(df: pd.DataFrame, tau: float, n_boot: int, context: dict[str, Any]) -> dict[str, Any]:
+def _make_forecast(
+    df: pd.DataFrame, tau: float, n_boot: int, context: dict[str, Any], budgets: Sequence[float]
+) -> dict[str, Any]:
     done = df[df.status == "done"]
     if done.empty:
         raise ForecastError("no finished organism to forecast from")
@@ -161,23 +182,32 @@ def _make_forecast(df: pd.DataFrame, tau: float, n_boot: int, context: dict[str,
         beh = _rows(g, BEHAVIOUR, "off")
         if beh.empty:
             continue
-        surf = None
-        with contextlib.suppress(InsufficientDataError):  # a single budget has no surface
+        surf, why = None, ""
+        try:
             surf = fit_surface(beh, tau, n_boot=n_boot)
+        except InsufficientDataError as exc:  # e.g. a single budget has no surface
+            why = f"no surface: {exc}"
         pooled = _crossing(beh, "params", tau, n_boot)
-        for t in sorted(beh.timesteps.unique()):
+        seen = {float(t) for t in beh.timesteps.unique()}
+        for t in sorted(seen | {float(b) for b in budgets}):
             at_t = beh[beh.timesteps == t]
-            used = float(np.log10(at_t.params.max()))
+            used = float(np.log10((at_t if t in seen else beh).params.max()))
             common: dict[str, Any] = dict(env_id=str(env_id), env_kwargs=str(kw), mechanism=mech, axis="params",
                           at={"timesteps": float(t)}, largest_used_log10=used)  # fmt: skip
-            est, iv, note = _crossing(at_t, "params", tau, n_boot)
-            preds.append(Prediction(**common, method="behaviour", log10_estimate=est, interval=iv, note=note))
             preds.append(Prediction(**common, method="width_only", log10_estimate=pooled[0], interval=pooled[1],
                                     note="every budget pooled: " + pooled[2]))  # fmt: skip
             if surf is not None:
                 c = float(surf.contour_n(math.log10(t))[0])
                 band = surf.contour_n_band(math.log10(t))
-                preds.append(Prediction(**common, method="surface", log10_estimate=c, interval=band))
+                note = "" if math.isfinite(c) else "the surface's τ contour does not reach this budget (below T_min)"
+                preds.append(Prediction(**common, method="surface", log10_estimate=c, interval=band, note=note))
+            else:
+                preds.append(Prediction(**common, method="surface", log10_estimate=math.nan,
+                                        interval=(math.nan, math.nan), note=why))  # fmt: skip
+            if t not in seen:
+                continue  # no organism at this budget yet: only the surface and the pooled logistic can speak
+            est, iv, note = _crossing(at_t, "params", tau, n_boot)
+            preds.append(Prediction(**common, method="behaviour", log10_estimate=est, interval=iv, note=note))
             for name, metric in PRECURSORS.items():
                 others = {
                     k: v for k, v in levels[name].items()

@@ -52,6 +52,7 @@ def seal(spec: ForecastSpec, root: Path, before: list[Any], after: list[Any]) ->
     doc = make_forecast(
         table,
         tau=spec.tau,
+        budgets=sorted({float(p.trial.timesteps) for p in [*before, *after]}),
         context={
             "sealed_below": spec.model_dump(exclude={"tau"}, exclude_none=True),
             "organisms_beyond_already_trained": already,

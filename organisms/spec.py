@@ -30,8 +30,9 @@ ALGORITHMS: tuple[str, ...] = typing.get_args(Algorithm)
 #: Who trains an organism: stable-baselines3 one at a time (the reference), or a batched population.
 Trainer = Literal["sb3", "population"]
 TRAINERS: tuple[str, ...] = typing.get_args(Trainer)
-#: The trainer of fresh PPO organisms when none is asked for.
-DEFAULT_TRAINER: Trainer = "sb3"
+#: The trainer of fresh PPO organisms when none is asked for: the population trainer, which learns what
+#: stable-baselines3 learns (benchmarks/population_equivalence.py) at several times the organisms per core-hour.
+DEFAULT_TRAINER: Trainer = "population"
 
 
 class EvalSpec(BaseModel):

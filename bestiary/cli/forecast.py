@@ -21,6 +21,12 @@ def forecast_cmd(
     output: Annotated[str, typer.Option("-o", "--output", help="Where to write the sealed forecast (JSON).")],
     tau: Annotated[float, typer.Option(help="Danger level of the behaviour.")] = 0.5,
     n_boot: Annotated[int, typer.Option(min=0, max=10_000, help="Bootstrap draws per fit.")] = 100,
+    budget: Annotated[
+        list[int] | None,
+        typer.Option(
+            min=1, help="Also forecast at this training budget (timesteps), e.g. one not trained yet; repeatable."
+        ),
+    ] = None,
 ) -> None:
     """Forecast where each behaviour will emerge, from the organisms trained so far, and seal it (hashes)."""
     from bestiary.analysis.sealed import ForecastError, make_forecast
@@ -32,7 +38,7 @@ def forecast_cmd(
     if out.exists():
         raise fail(f"{out} exists: a sealed forecast is never overwritten (choose another path)")
     try:
-        doc = make_forecast(table_of(source), tau=tau, n_boot=n_boot)
+        doc = make_forecast(table_of(source), tau=tau, n_boot=n_boot, budgets=[float(b) for b in budget or []])
     except (FileNotFoundError, ValueError, ForecastError) as exc:
         raise fail(str(exc)) from exc
     out.parent.mkdir(parents=True, exist_ok=True)

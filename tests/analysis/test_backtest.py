@@ -77,3 +77,20 @@ def test_lead_time_needs_the_forecast_to_stay_within_a_factor_of_two() -> None:
     assert lead_time(lucky) == pytest.approx(1.5)  # the first hit, then misses
     assert lead_time(lucky, stable=True) == pytest.approx(0.6)  # from 10^3.4 on, every forecast before 10^4 held
     assert math.isnan(lead_time(lucky[:3], stable=True))  # the last forecast before the reference missed
+
+
+def test_backtests_at_one_budget_per_variant_of_a_grid_and_at_the_only_one_otherwise() -> None:
+    from bestiary.analysis.synthetic import synthetic_grid
+
+    single = analyse(synthetic_table(seeds=2, seed=2), precursor="logodds_gap", n_boot=0)
+    assert all(va.backtest_rows for va in single if math.isfinite(va.emergences["off"].log10_scale))
+    grid = analyse(synthetic_grid(seeds=2, timesteps=(3e4, 1e6, 3)), precursor="logodds_gap", n_boot=0)
+    by_variant: dict[tuple[str, str], list[float]] = {}
+    for va in grid:
+        if va.backtest_rows:
+            by_variant.setdefault(va.key, []).append(va.timesteps)
+    assert by_variant and all(len(budgets) == 1 for budgets in by_variant.values())
+    for va in grid:
+        if va.key in by_variant and va.timesteps not in by_variant[va.key]:
+            why = ("backtests along params are made at one budget", "no emergence with oversight off")
+            assert any(n.startswith(why) for n in va.notes), va.notes

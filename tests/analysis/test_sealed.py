@@ -68,3 +68,21 @@ def test_changed_results_of_a_used_organism_are_refused(grid: pd.DataFrame, seal
 def test_nan_estimates_are_written_as_null(sealed: dict) -> None:
     text = json.dumps(sealed, allow_nan=False)  # a forecast file is strict JSON
     assert "NaN" not in text and np.isfinite(len(text))
+
+
+def test_organism_hashes_do_not_depend_on_how_the_table_was_read(grid: pd.DataFrame, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # The sweep seals from rows built in memory (counts as Python ints or floats); the report scores a table
+    # collected later (nullable Int64 counts) or read back from parquet or CSV: the same organisms, the same hashes.
+    from bestiary.analysis.sealed import organism_hashes
+
+    table = grid[grid.trial_id.isin(grid.trial_id.unique()[:20])]
+    reference = organism_hashes(table)
+    as_floats = table.assign(successes=table.successes.astype(float), trials=table.trials.astype(float))
+    as_objects = table.astype({"successes": object, "trials": object, "condition": object})
+    as_nullable = table.assign(successes=table.successes.astype("Int64"), trials=table.trials.astype("Int64"))
+    table.to_csv(tmp_path / "t.csv", index=False)
+    for other in (as_floats, as_objects, as_nullable, pd.read_csv(tmp_path / "t.csv")):
+        assert organism_hashes(other) == reference
+    changed = table.copy()
+    changed.loc[changed.index[0], "value"] += 1e-9
+    assert organism_hashes(changed) != reference
