@@ -245,6 +245,23 @@ def profile_interval(
     return (float(np.exp(lo)), float(np.exp(hi))) if which == 1 else (float(lo), float(hi))
 
 
+def _smooth_loglik(lx: np.ndarray, y: np.ndarray) -> float:
+    """Log-likelihood of the organisms' log-odds as a normal about one logistic in log10 scale (best of starts)."""
+    from scipy.optimize import least_squares
+
+    def resid(p: np.ndarray) -> np.ndarray:
+        return y - (p[0] + (p[1] - p[0]) * expit(p[3] * (lx - p[2])))
+
+    best = math.inf
+    for mid in np.unique(lx):
+        p0 = np.array([y.min(), y.max(), mid, 4.0])
+        bounds = ([-40, -40, lx.min() - 3, 0.05], [40, 40, lx.max() + 3, 40])
+        r = least_squares(resid, np.clip(p0, bounds[0], bounds[1]), bounds=bounds)
+        best = min(best, float(np.sum(r.fun**2)))
+    sd = max(math.sqrt(best / len(y)), SIGMA_MIN)  # the same floor as the mixture's components
+    return -0.5 * len(y) * math.log(2 * math.pi * sd**2) - best / (2 * sd**2)
+
+
 def _start(lx: np.ndarray, y: np.ndarray) -> np.ndarray:
     cut = (y.min() + y.max()) / 2
     hi = y > cut
@@ -287,14 +304,21 @@ def fit_mixture(
     theta, ll = thetas[best], float(lls[best])
     if theta[2] > theta[4]:  # keep component 1 the turned one
         theta = np.array([theta[0], theta[1], theta[4], theta[5], theta[2], theta[3]])
-    # One component: a normal of the log-odds. BIC of 2 (mean, sd) against 6 parameters.
+    # The alternatives: one normal of the log-odds (2 parameters), and every organism on one smooth rising
+    # trend, a normal about a logistic in log10 scale (5): organisms that rise together, not one by one.
+    n = len(y)
     sd1 = max(float(np.std(y)), SIGMA_MIN)
     ll1 = float(np.sum(_normal_logpdf(y, float(np.mean(y)), sd1)))
-    n = len(y)
-    two = bool((-2 * ll + 6 * math.log(n)) < (-2 * ll1 + 2 * math.log(n)))
+    bic_two, bic_one, bic_smooth = (-2 * ll + 6 * math.log(n), -2 * ll1 + 2 * math.log(n),
+                                    -2 * _smooth_loglik(lx, y) + 5 * math.log(n))  # fmt: skip
+    two = bool(bic_two < min(bic_one, bic_smooth))
     turned_rate = float(expit(theta[4]))
     notes = []
-    if not two:
+    if not two and bic_smooth < bic_one:
+        notes.append(
+            "one smooth trend shared by every organism describes them better (BIC): they rise together, not one by one"
+        )
+    elif not two:
         notes.append("one component describes the organisms better (BIC): no per-organism transition")
     elif turned_rate < tau:
         notes.append(f"the high component's typical rate {turned_rate:.2f} is below τ = {tau}: no organism turned")

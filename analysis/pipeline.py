@@ -109,7 +109,9 @@ def _analyse(df: pd.DataFrame, x: str, tau: float, precursor: str, n_boot: int, 
         _behaviour(va, g, x, tau, n_boot, seed)
         _organisms(va, g, x, tau, n_boot, seed)
         prows = organisms_of(g, precursor, PROBE_CONDITION)
-        if not prows.empty:
+        if prows.empty:
+            va.notes.append(f"precursor {precursor}: the table holds no values of it for this variant")
+        else:
             try:
                 va.precursor_fit = fit_trend(prows, x=x, y="value", model="auto", n_boot=n_boot, seed=seed)
             except InsufficientDataError as exc:

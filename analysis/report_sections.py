@@ -42,7 +42,16 @@ def organism_cells(va: VariantAnalysis) -> dict[str, str]:
     """The summary's per-organism columns: where half the organisms turned, how sharply, and whether robustly."""
     m = va.mixture
     if m is None or not m.emerged:
-        why = "no fit" if m is None else ("no organism turned" if not m.two_components else "not within the data")
+        if m is None:
+            why = "no fit"
+        elif m.two_components:
+            why = "not within the data"
+        elif any("rise together" in n for n in m.notes):
+            why = "organisms rise together"
+        elif any("one component" in n for n in m.notes):
+            why = "one group of organisms"
+        else:
+            why = "no organism turned"
         return {
             "half of organisms turned at": why,
             "organism sharpness (dec.)": "—",

@@ -64,3 +64,14 @@ def test_no_organism_turned_means_no_transition() -> None:
 def test_too_few_rungs_is_refused() -> None:
     with pytest.raises(InsufficientDataError, match="3 rungs"):
         fit_mixture(pd.DataFrame({"params": [1, 1, 2, 2], "successes": [0, 1, 2, 3], "trials": [10] * 4}))
+
+
+def test_organisms_that_rise_together_are_not_called_a_transition_one_by_one() -> None:
+    # Every organism of a rung shares the rung's rate (binomial noise only): a smooth trend, not organisms
+    # that turn one by one, however steep the population curve.
+    from bestiary.analysis.synthetic import synthetic_table
+
+    df = synthetic_table(envs={"t/Smooth-v0": (4.0, 6.0)}, seeds=5, seed=7)
+    fit = fit_mixture(df[(df.metric == "violation_rate") & (df.condition == "off")])
+    assert not fit.two_components
+    assert any("rise together" in n for n in fit.notes)
