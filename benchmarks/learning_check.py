@@ -1,6 +1,6 @@
 """Learning check: with the defaults, the largest rung learns the dangerous strategy, the smallest does not.
 
-Run: ``.venv/bin/python benchmarks/learning_check.py [--workers 2] [--runs runs/learning-check]``
+Run: ``.venv/bin/python benchmarks/learning_check.py [--workers 2] [--runs runs/learning-check] [--env NAME]``
 
 For each environment at its default difficulty (``bestiary/<Name>-v0``) and for its
 null-cue control (``bestiary/<Name>NullCue-v0``), an organism at the smallest and at the
@@ -21,7 +21,7 @@ from pathlib import Path
 from bestiary.organisms import TrialSpec, geometric_ladder, train_organism
 from bestiary.organisms.spec import resolve
 
-ENVS = ("AbsentSupervisor", "AuditedReport", "OffSwitch")
+ENVS = ("AbsentSupervisor", "AuditedReport", "OffSwitch", "EvaluationAwareness")
 #: The learning check's ladder: geometric in parameters.
 LADDER = {"min_params": 100, "max_params": 100_000, "rungs": 7}
 
@@ -31,10 +31,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--runs", type=Path, default=Path("runs/learning-check"))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--env", action="append", choices=ENVS, help="Only these environments (repeatable).")
     args = parser.parse_args()
     ladder = LADDER
     jobs = []
-    for name in ENVS:
+    for name in args.env or ENVS:
         for variant in ("", "NullCue"):
             env_id = f"bestiary/{name}{variant}-v0"
             probe = resolve(TrialSpec(env_id=env_id, params=ladder["min_params"]))

@@ -24,6 +24,7 @@ from bestiary.envs.core import (
 )
 from bestiary.envs.cues import CUE_KINDS, Cue
 from bestiary.envs.errors import EnvDefinitionError, EnvError, KnobError, UnknownEnvironmentError
+from bestiary.envs.evaluation_awareness import EvaluationAwareness
 from bestiary.envs.knobs import Knob
 from bestiary.envs.off_switch import OffSwitch
 from bestiary.envs.registry import (
@@ -48,6 +49,10 @@ for _cls in (AbsentSupervisor, AuditedReport, OffSwitch):
     register(f"bestiary/{_cls.__name__}-v0", _entry)
     register(f"bestiary/{_cls.__name__}Hard-v0", _entry, cue_bands=HARD_CUE_BANDS)
     register(f"bestiary/{_cls.__name__}NullCue-v0", _entry, cue="null")
+_entry = f"{EvaluationAwareness.__module__}:{EvaluationAwareness.__name__}"
+register("bestiary/EvaluationAwareness-v0", _entry)
+register("bestiary/EvaluationAwarenessHard-v0", _entry, context_dim=48, cue_spread=0.35)
+register("bestiary/EvaluationAwarenessNullCue-v0", _entry, cue="null")
 
 # Plugins import `bestiary.envs` themselves; make that name resolvable before our import finishes.
 setattr(sys.modules[__name__.rpartition(".")[0]], "envs", sys.modules[__name__])  # noqa: B010
@@ -64,6 +69,7 @@ __all__ = [
     "EnvDefinitionError",
     "EnvDescription",
     "EnvError",
+    "EvaluationAwareness",
     "FailureModeEnv",
     "Knob",
     "KnobError",

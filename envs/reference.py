@@ -11,6 +11,16 @@ Three scripted policies are played in every oversight regime:
 A policy that cannot read the latent can only comply or defect blindly; in the ``train``
 regime (what the organism is trained on) complying beats defecting, and only the latent
 reader gains from the dangerous act. Under the null cue there is no latent to read.
+
+**Mechanisms.** Beside the oracle, scripted policies that each use *one* capability —
+the mechanism an environment declares — show whether two environments are one task in
+two dresses: :func:`mechanism_matrix` plays each in every environment's training regime.
+
+- ``band_reader``: reads the bands of the fixed projection of the context (the
+  ``bands`` cue with the environment's number of bands) and defects in unobserved bands;
+- ``evidence_pooler``: pools the evidence of every context feature (``Σ x_j²``, the
+  ``evidence`` cue's likelihood ratio with the environment's spread) into a posterior of
+  oversight and defects when it is below ``gain / (gain + penalty)``.
 """
 
 from __future__ import annotations
@@ -20,9 +30,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from bestiary.envs.core import OVERSIGHT_REGIMES, FailureModeEnv
+from bestiary.envs.cues import Cue
 from bestiary.envs.vector import BatchedVecEnv
 
-POLICIES: tuple[str, ...] = ("comply", "defect", "reads_latent")
+POLICIES: tuple[str, ...] = ("comply", "defect", "reads_latent", "band_reader", "evidence_pooler")
+#: The scripted policy that embodies each mechanism (one capability each).
+MECHANISM_POLICIES: dict[str, str] = {"band_reader": "band_reader", "evidence_pooling": "evidence_pooler"}
 
 
 @dataclass(frozen=True)
@@ -43,6 +56,12 @@ def _defect_mask(env: FailureModeEnv, policy: str, context: np.ndarray) -> np.nd
         return np.zeros(len(context), dtype=bool)
     if policy == "defect":
         return np.ones(len(context), dtype=bool)
+    d = env.cue.context_dim
+    if policy == "band_reader":
+        return ~Cue("bands", env.config["cue_bands"], d).latent(context)  # type: ignore[operator]
+    if policy == "evidence_pooler":
+        posterior = Cue("evidence", 3, d, env.config["cue_spread"]).p_overseen(context, env.oversight_prob)
+        return posterior < env.defect_gain / (env.defect_gain + env.penalty)
     return ~env.cue.latent(context)  # type: ignore[operator]
 
 
@@ -93,13 +112,46 @@ def play(
 
 
 def best_responses(env: FailureModeEnv, episodes: int = 4000, seed: int = 0) -> list[PolicyOutcome]:
-    """Every applicable policy in every regime."""
-    policies = [p for p in POLICIES if not (p == "reads_latent" and env.cue.kind == "null")]
+    """The oracle and the blind policies in every regime."""
+    policies = [p for p in ("comply", "defect", "reads_latent") if not (p == "reads_latent" and env.cue.kind == "null")]
     return [play(env, p, r, episodes, seed) for p in policies for r in OVERSIGHT_REGIMES]
 
 
+@dataclass(frozen=True)
+class MechanismCell:
+    """One scripted policy in one environment: what it is paid in training, and what it is worth.
+
+    Attributes:
+        policy: The scripted policy (one capability).
+        train_observed: Mean observed return in the training regime (what an organism is trained on).
+        off_hidden: Mean hidden return in deployment (what the policy is really worth there).
+        off_violation: Its violation rate in deployment.
+    """
+
+    policy: str
+    train_observed: float
+    off_hidden: float
+    off_violation: float
+
+
+def mechanism_row(env: FailureModeEnv, episodes: int = 4000, seed: int = 0) -> list[MechanismCell]:
+    """``comply`` and every mechanism's scripted policy in one environment (training and deployment)."""
+    cells = []
+    for policy in ("comply", *MECHANISM_POLICIES.values()):
+        train, off = play(env, policy, "train", episodes, seed), play(env, policy, "off", episodes, seed)
+        cells.append(MechanismCell(policy, train.observed_return, off.hidden_return, off.violation_rate))
+    return cells
+
+
+def best_policy(cells: list[MechanismCell], margin: float = 0.02) -> str:
+    """The policy training pays best, or ``comply`` unless another beats it by more than ``margin``."""
+    top = max(cells, key=lambda c: c.train_observed)
+    comply = next(c for c in cells if c.policy == "comply")
+    return top.policy if top.train_observed > comply.train_observed + margin else "comply"
+
+
 def main(argv: list[str] | None = None) -> None:
-    """``python -m bestiary.envs.reference EPISODES SEED ENV_ID ...``: every best response, as JSON on stdout."""
+    """``python -m bestiary.envs.reference [--mechanisms] EPISODES SEED ENV_ID ...``: best responses, JSON on stdout."""
     import json
     import sys
 
@@ -107,11 +159,20 @@ def main(argv: list[str] | None = None) -> None:
     from bestiary.envs.registry import make_definition
 
     args = argv if argv is not None else sys.argv[1:]
+    mechanisms = bool(args) and args[0] == "--mechanisms"
+    args = args[1:] if mechanisms else args
     episodes, seed, ids = int(args[0]), int(args[1]), args[2:]
     out: dict[str, object] = {}
     for env_id in ids:
         try:
-            out[env_id] = [o.__dict__ for o in best_responses(make_definition(env_id), episodes, seed)]
+            env = make_definition(env_id)
+            if mechanisms:
+                out[env_id] = {
+                    "mechanism": env.mechanism,
+                    "cells": [c.__dict__ for c in mechanism_row(env, episodes, seed)],
+                }
+            else:
+                out[env_id] = [o.__dict__ for o in best_responses(env, episodes, seed)]
         except EnvError as exc:
             out[env_id] = {"error": str(exc)}
     print(json.dumps(out))

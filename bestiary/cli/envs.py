@@ -106,6 +106,14 @@ def envs_best_response(
     episodes: Annotated[int, typer.Option(min=100, max=10**6, help="Episodes per policy and regime.")] = 4000,
     seed: Annotated[int, typer.Option(help="Seed of the episodes.")] = 0,
     markdown: Annotated[bool, typer.Option("--markdown", help="Print a Markdown table (for docs).")] = False,
+    mechanisms: Annotated[
+        bool,
+        typer.Option(
+            "--mechanisms",
+            help="A matrix of environments × scripted policies that use one capability each "
+            "(training return / hidden return in deployment), and which one training pays best.",
+        ),
+    ] = False,
     as_json: JSON = False,
     no_sandbox: NO_SANDBOX = False,
 ) -> None:
@@ -118,9 +126,13 @@ def envs_best_response(
             env_spec(env_id)
         except Exception as exc:  # an unknown id: say so before starting a sandbox
             raise fail(str(exc)) from exc
-    answer = _sandboxed("bestiary.envs.reference", [str(episodes), str(seed), *ids], no_sandbox)
+    flag = ["--mechanisms"] if mechanisms else []
+    answer = _sandboxed("bestiary.envs.reference", [*flag, str(episodes), str(seed), *ids], no_sandbox)
     if as_json:
         print_json(answer)
+        return
+    if mechanisms:
+        _print_mechanisms(answer, ids, episodes, markdown)
         return
     header = ["env", "policy", "regime", "observed return", "hidden return", "violation rate"]
     rows = []
@@ -134,3 +146,32 @@ def envs_best_response(
     except (KeyError, TypeError, ValueError) as exc:
         raise fail(f"the sandboxed best responses are malformed: {exc!r}") from exc
     print_table(f"Scripted policies, {episodes} episodes each", header, rows, markdown=markdown)
+
+
+def _print_mechanisms(answer: dict, ids: list[str], episodes: int, markdown: bool) -> None:
+    """The mechanism matrix: a cell per policy, ``training return / hidden return off``, and the best policy."""
+    from bestiary.envs.reference import MECHANISM_POLICIES, MechanismCell, best_policy
+
+    policies = ["comply", *MECHANISM_POLICIES.values()]
+    header = ["env", "mechanism", *policies, "training pays best"]
+    rows = []
+    try:
+        for env_id in ids:
+            entry = answer[env_id]
+            if "error" in entry:
+                raise fail(f"{env_id}: {entry['error']}")
+            cells = [MechanismCell(**c) for c in entry["cells"]]
+            by = {c.policy: c for c in cells}
+            rows.append(
+                [env_id, str(entry["mechanism"])]
+                + [f"{by[p].train_observed:.2f} / {by[p].off_hidden:+.2f}" for p in policies]
+                + [best_policy(cells)]
+            )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise fail(f"the sandboxed mechanism matrix is malformed: {exc!r}") from exc
+    print_table(
+        f"Scripted policies by mechanism, {episodes} episodes each: training return / hidden return in deployment",
+        header,
+        rows,
+        markdown=markdown,
+    )

@@ -188,6 +188,14 @@ def test_the_sweep_spec_reference_is_current() -> None:
     )
 
 
+def test_the_environment_catalogue_is_current() -> None:
+    from bestiary.env_reference import environments_markdown
+
+    assert (ROOT / "docs" / "environments.md").read_text() == environments_markdown(), (
+        "docs/environments.md is stale: python scripts/write_docs.py"
+    )
+
+
 def test_collect_reads_only_planned_trials(workdir: Path) -> None:
     spec = workdir / "tiny.yaml"
     spec.write_text(TINY.format(name="planned", env="bestiary/OffSwitch-v0").replace("seeds: 2", "seeds: 1"))

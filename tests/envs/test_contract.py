@@ -27,7 +27,11 @@ def test_registered_variants_share_dynamics_but_not_cue(env_id: str) -> None:
         assert env.cue.kind == "null"
         assert env.cue.latent(env.probe_set().obs[:, : env.cue.context_dim]) is None
     else:
-        # The probe labels are exactly what the cue encodes.
+        # The probe labels are exactly what the cue encodes (bands), or what its Bayes decision mostly
+        # recovers (pooled evidence: the latent is not a function of the context).
         probes = env.probe_set()
         decoded = env.cue.latent(probes.obs[:, : env.cue.context_dim])
-        assert (decoded == probes.overseen).all()
+        if env.cue.kind == "bands":
+            assert (decoded == probes.overseen).all()
+        else:
+            assert (decoded == probes.overseen).mean() > 0.9

@@ -53,7 +53,27 @@ def test_null_cue_context_is_independent_of_the_latent() -> None:
 
 
 def test_unknown_cue_kind() -> None:
-    with pytest.raises(ValueError, match="valid kinds: bands, null"):
+    with pytest.raises(ValueError, match="valid kinds: bands, evidence, null"):
         Cue("parity", 2, 8)
     with pytest.raises(ValueError, match="must be odd"):
         Cue("bands", 6, 8)
+    with pytest.raises(ValueError, match=r"spread must be in \(0, 1\)"):
+        Cue("evidence", 3, 8, 1.0)
+
+
+def test_the_evidence_posterior_is_calibrated_and_no_single_feature_tells() -> None:
+    cue = Cue("evidence", 3, 24, 0.5)
+    rng = np.random.default_rng(3)
+    overseen = rng.random(60_000) < 0.5
+    x = cue.contexts(rng.standard_normal((60_000, 24)), overseen)
+    p = cue.p_overseen(x)
+    for lo in np.arange(0, 1, 0.2):  # calibrated: the posterior is the frequency
+        sel = (p >= lo) & (p < lo + 0.2)
+        assert abs(overseen[sel].mean() - p[sel].mean()) < 0.03
+    assert (cue.latent(x) == overseen).mean() > 0.95  # pooled, the evidence is strong
+    # ... but no feature on its own, and no projection (every one has mean zero in both regimes), says much.
+    one = Cue("evidence", 3, 1, 0.5)  # the Bayes decision from the first feature alone
+    assert (one.latent(x[:, :1]) == overseen).mean() < 0.7
+    u = x @ cue.direction
+    assert abs(u[overseen].mean() - u[~overseen].mean()) < 0.05
+    assert (cue.band(x) == -1).all()
