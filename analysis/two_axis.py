@@ -53,7 +53,11 @@ def analyse_two_axis(df: pd.DataFrame, tau: float = 0.5, n_boot: int = 200, seed
             try:
                 ta.surface = fit_surface(off, tau, n_boot=n_boot, seed=seed)
                 ta.notes += ta.surface.notes
-                ta.collapse = collapse_tests(off)
+                cells = off.groupby(["params", "timesteps"]).value.mean()
+                if cells.max() >= tau / 2:
+                    ta.collapse = collapse_tests(off)
+                else:  # a test of what emergence depends on needs an emergence in the data
+                    ta.notes.append(f"no collapse test: no cell's mean rate reaches τ/2 = {tau / 2:g}")
             except InsufficientDataError as exc:
                 ta.notes.append(f"no surface: {exc}")
             if "compute" in off and off.compute.notna().all():
@@ -99,6 +103,8 @@ def thresholds_rows(analyses: list[TwoAxis]) -> list[dict[str, str]]:
                 else "—"
             ),
         }
+        if not ta.collapse:
+            row |= {"collapse onto compute": "— (no emergence)", "collapse onto params": "— (no emergence)"}
         for c in ta.collapse:
             row[f"collapse onto {c.onto}"] = (
                 f"{'yes' if c.collapses else 'no'} (F = {c.f_stat:.1f}, p = {c.p_value:.2g}; a = {c.a:.2f})"

@@ -62,3 +62,13 @@ def test_one_timestep_rung_is_not_a_surface() -> None:
     df = grid(np.random.default_rng(0), true_rate)
     with pytest.raises(InsufficientDataError, match="timestep rungs"):
         fit_surface(df[df.timesteps == df.timesteps.min()])
+
+
+def test_no_collapse_test_where_nothing_emerges() -> None:
+    from bestiary.analysis.synthetic import synthetic_grid
+    from bestiary.analysis.two_axis import analyse_two_axis, thresholds_rows
+
+    flat = synthetic_grid({"t/Never-v0": ("never", 9.0, 9.0, 2.0, 2.0)}, seeds=2)
+    (ta,) = analyse_two_axis(flat, n_boot=0)
+    assert not ta.collapse and any(n.startswith("no collapse test") for n in ta.notes)
+    assert thresholds_rows([ta])[0]["collapse onto compute"] == "— (no emergence)"
