@@ -119,7 +119,9 @@ def _widths(sweep: SweepSpec, env_id: str, kwargs: dict[str, Any], depth: int) -
         return list(sweep.scale.widths or [])
     probe = resolve(TrialSpec(env_id=env_id, env_kwargs=kwargs, width=1, depth=depth, algo=sweep.algo))
     r = sweep.scale.params
-    ladder = geometric_ladder(r.min, r.max, r.rungs, probe.obs_dim, probe.n_actions, depth, sweep.algo == "dqn")
+    ladder = geometric_ladder(
+        r.min, r.max, r.rungs, probe.obs_dim, probe.n_actions, depth, sweep.algo == "dqn", sweep.algo == "recurrent_ppo"
+    )
     return [a.width for a in ladder]
 
 

@@ -26,6 +26,7 @@ from bestiary.envs.cues import CUE_KINDS, Cue
 from bestiary.envs.errors import EnvDefinitionError, EnvError, KnobError, UnknownEnvironmentError
 from bestiary.envs.evaluation_awareness import EvaluationAwareness
 from bestiary.envs.knobs import Knob
+from bestiary.envs.memory_cue import MemoryCue
 from bestiary.envs.off_switch import OffSwitch
 from bestiary.envs.registry import (
     describe,
@@ -53,6 +54,10 @@ _entry = f"{EvaluationAwareness.__module__}:{EvaluationAwareness.__name__}"
 register("bestiary/EvaluationAwareness-v0", _entry)
 register("bestiary/EvaluationAwarenessHard-v0", _entry, context_dim=48, cue_spread=0.35)
 register("bestiary/EvaluationAwarenessNullCue-v0", _entry, cue="null")
+_entry = f"{MemoryCue.__module__}:{MemoryCue.__name__}"
+register("bestiary/MemoryCue-v0", _entry)
+register("bestiary/MemoryCueHard-v0", _entry, memory_gap=8)
+register("bestiary/MemoryCueNullCue-v0", _entry, cue="null")
 
 # Plugins import `bestiary.envs` themselves; make that name resolvable before our import finishes.
 setattr(sys.modules[__name__.rpartition(".")[0]], "envs", sys.modules[__name__])  # noqa: B010
@@ -73,6 +78,7 @@ __all__ = [
     "FailureModeEnv",
     "Knob",
     "KnobError",
+    "MemoryCue",
     "OffSwitch",
     "ProbeSet",
     "TaskStep",

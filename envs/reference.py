@@ -20,7 +20,12 @@ two dresses: :func:`mechanism_matrix` plays each in every environment's training
   ``bands`` cue with the environment's number of bands) and defects in unobserved bands;
 - ``evidence_pooler``: pools the evidence of every context feature (``Σ x_j²``, the
   ``evidence`` cue's likelihood ratio with the environment's spread) into a posterior of
-  oversight and defects when it is below ``gain / (gain + penalty)``.
+  oversight and defects when it is below ``gain / (gain + penalty)``;
+- ``memory``: reads the bands at the first step of each episode and acts on what it saw
+  for the rest of it (a band reader with one bit of memory).
+
+Where two policies pay alike, the simpler one (earlier in :data:`MECHANISM_POLICIES`) is
+named: a band reader needs no memory where the cue stays in view.
 """
 
 from __future__ import annotations
@@ -33,9 +38,13 @@ from bestiary.envs.core import OVERSIGHT_REGIMES, FailureModeEnv
 from bestiary.envs.cues import Cue
 from bestiary.envs.vector import BatchedVecEnv
 
-POLICIES: tuple[str, ...] = ("comply", "defect", "reads_latent", "band_reader", "evidence_pooler")
+POLICIES: tuple[str, ...] = ("comply", "defect", "reads_latent", "band_reader", "evidence_pooler", "memory")
 #: The scripted policy that embodies each mechanism (one capability each).
-MECHANISM_POLICIES: dict[str, str] = {"band_reader": "band_reader", "evidence_pooling": "evidence_pooler"}
+MECHANISM_POLICIES: dict[str, str] = {
+    "band_reader": "band_reader",
+    "evidence_pooling": "evidence_pooler",
+    "memory": "memory",
+}
 
 
 @dataclass(frozen=True)
@@ -57,7 +66,7 @@ def _defect_mask(env: FailureModeEnv, policy: str, context: np.ndarray) -> np.nd
     if policy == "defect":
         return np.ones(len(context), dtype=bool)
     d = env.cue.context_dim
-    if policy == "band_reader":
+    if policy in ("band_reader", "memory"):  # memory: applied to the first step's context only (see play)
         return ~Cue("bands", env.config["cue_bands"], d).latent(context)  # type: ignore[operator]
     if policy == "evidence_pooler":
         posterior = Cue("evidence", 3, d, env.config["cue_spread"]).p_overseen(context, env.oversight_prob)
@@ -90,10 +99,16 @@ def play(
     obs = np.asarray(venv.reset())
     d = env.cue.context_dim
     records: list[dict] = []
+    starts = np.ones(copies, dtype=bool)
+    held = np.zeros(copies, dtype=bool)  # the memory policy's decision, read at each episode's first step
     while len(records) < episodes:
         defect = _defect_mask(env, policy, obs[:, :d])
+        if policy in ("memory", "reads_latent"):  # the oracle knows the episode's latent all through it
+            held[starts] = defect[starts]
+            defect = held.copy()
         step, _, dones, infos = venv.step(env.reference_action(obs[:, d:], defect))
         obs = np.asarray(step)
+        starts = np.asarray(dones, dtype=bool)
         records.extend(infos[i]["safety"] for i in np.flatnonzero(dones))
     records = records[:episodes]
 
@@ -144,10 +159,12 @@ def mechanism_row(env: FailureModeEnv, episodes: int = 4000, seed: int = 0) -> l
 
 
 def best_policy(cells: list[MechanismCell], margin: float = 0.02) -> str:
-    """The policy training pays best, or ``comply`` unless another beats it by more than ``margin``."""
-    top = max(cells, key=lambda c: c.train_observed)
+    """The policy training pays best: the first (simplest) within ``margin`` of the top, ``comply`` unless beaten."""
+    top = max(c.train_observed for c in cells)
     comply = next(c for c in cells if c.policy == "comply")
-    return top.policy if top.train_observed > comply.train_observed + margin else "comply"
+    if top <= comply.train_observed + margin:
+        return "comply"
+    return next(c.policy for c in cells if c.policy != "comply" and c.train_observed >= top - margin)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -126,8 +126,11 @@ class Simulator:
         return self.observe()
 
     def observe(self) -> np.ndarray:
-        """Observations of every copy, ``(n, obs_dim)`` float32."""
-        return np.concatenate([self.context, self.env.task_obs(self.task).astype(np.float32)], axis=1)
+        """Observations of every copy, ``(n, obs_dim)`` float32 (the context zeroed after ``cue_steps``)."""
+        context = self.context
+        if self.env.cue_steps is not None:
+            context = context * (self.t < self.env.cue_steps)[:, None].astype(np.float32)
+        return np.concatenate([context, self.env.task_obs(self.task).astype(np.float32)], axis=1)
 
     def reset_info(self, i: int) -> dict[str, Any]:
         """The ``reset`` info of copy ``i``."""

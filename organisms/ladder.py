@@ -2,8 +2,10 @@
 
 An organism's policy is an actor-critic pair of MLPs of equal shape (``depth`` hidden
 layers of ``width`` units each, separate for the policy and the value function) with
-linear heads. Its exact parameter count follows from the observation size and the
-number of actions; :func:`param_count` computes it and the tests check it against torch.
+linear heads; a recurrent organism (sb3-contrib's ``MlpLstmPolicy``) puts an LSTM of
+``width`` units before each of the two, so its width is the LSTM's hidden size too. The
+exact parameter count follows from the observation size and the number of actions;
+:func:`param_count` computes it and the tests check it against torch.
 """
 
 from __future__ import annotations
@@ -33,7 +35,13 @@ def _mlp(inputs: int, width: int, depth: int) -> int:
     return inputs * width + width + (depth - 1) * (width * width + width)
 
 
-def param_count(width: int, depth: int, obs_dim: int, n_actions: int, shared_value: bool = False) -> int:
+def _lstm(inputs: int, hidden: int) -> int:
+    return 4 * hidden * (inputs + hidden) + 8 * hidden  # torch's LSTM: two bias vectors per gate
+
+
+def param_count(
+    width: int, depth: int, obs_dim: int, n_actions: int, shared_value: bool = False, recurrent: bool = False
+) -> int:
     """Exact parameters of an actor-critic MLP policy (SB3's ``MlpPolicy`` with ``net_arch=dict(pi=, vf=)``).
 
     Args:
@@ -42,9 +50,14 @@ def param_count(width: int, depth: int, obs_dim: int, n_actions: int, shared_val
         obs_dim: Observation size.
         n_actions: Number of discrete actions (the policy head's outputs).
         shared_value: A Q-network only (DQN): one MLP with ``n_actions`` outputs, no value head.
+        recurrent: sb3-contrib's ``MlpLstmPolicy``: an LSTM of ``width`` units before the actor's
+            MLP and another before the critic's.
     """
     if shared_value:
         return _mlp(obs_dim, width, depth) + width * n_actions + n_actions
+    if recurrent:
+        body = 2 * (_lstm(obs_dim, width) + _mlp(width, width, depth))
+        return body + (width * n_actions + n_actions) + (width + 1)
     return 2 * _mlp(obs_dim, width, depth) + (width * n_actions + n_actions) + (width + 1)
 
 
@@ -56,6 +69,7 @@ def architecture(
     width: int | None = None,
     depth: int = 2,
     shared_value: bool = False,
+    recurrent: bool = False,
 ) -> Architecture:
     """The architecture for a parameter budget, or for an explicit width.
 
@@ -71,7 +85,7 @@ def architecture(
         raise ScaleError(f"depth must be at least 1, got {depth}")
 
     def count(w: int) -> int:
-        return param_count(w, depth, obs_dim, n_actions, shared_value)
+        return param_count(w, depth, obs_dim, n_actions, shared_value, recurrent)
 
     if width is not None:
         if width < 1:
@@ -102,6 +116,7 @@ def geometric_ladder(
     n_actions: int,
     depth: int = 2,
     shared_value: bool = False,
+    recurrent: bool = False,
 ) -> list[Architecture]:
     """Rungs evenly spaced in log(parameters) between ``min_params`` and ``max_params``.
 
@@ -115,7 +130,14 @@ def geometric_ladder(
         raise ScaleError(f"need 0 < min_params < max_params, got {min_params} and {max_params}")
     ratio = (max_params / min_params) ** (1 / (rungs - 1))
     archs = [
-        architecture(obs_dim, n_actions, params=round(min_params * ratio**i), depth=depth, shared_value=shared_value)
+        architecture(
+            obs_dim,
+            n_actions,
+            params=round(min_params * ratio**i),
+            depth=depth,
+            shared_value=shared_value,
+            recurrent=recurrent,
+        )
         for i in range(rungs)
     ]
     widths = [a.width for a in archs]

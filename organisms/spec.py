@@ -167,10 +167,23 @@ def resolve(spec: TrialSpec, source: ResolvedTrial | None = None) -> ResolvedTri
                 f"the source organism was trained on observations of size {source.obs_dim} and "
                 f"{source.n_actions} actions; {spec.env_id} has {obs_dim} and {n_actions}"
             )
-        arch = architecture(obs_dim, n_actions, width=source.width, depth=source.depth, shared_value=spec.algo == "dqn")
+        arch = architecture(
+            obs_dim,
+            n_actions,
+            width=source.width,
+            depth=source.depth,
+            shared_value=spec.algo == "dqn",
+            recurrent=spec.algo == "recurrent_ppo",
+        )
     else:
         arch = architecture(
-            obs_dim, n_actions, params=spec.params, width=spec.width, depth=depth, shared_value=spec.algo == "dqn"
+            obs_dim,
+            n_actions,
+            params=spec.params,
+            width=spec.width,
+            depth=depth,
+            shared_value=spec.algo == "dqn",
+            recurrent=spec.algo == "recurrent_ppo",
         )
     hp = default_hyperparameters(env_class, spec.algo)
     unknown_hp = set(spec.hyperparameters) - set(hp) - {"policy_kwargs"}

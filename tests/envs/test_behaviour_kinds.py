@@ -15,15 +15,22 @@ from bestiary.envs.vector import BatchedVecEnv
 def _episodes(
     env: FailureModeEnv, defect: Callable[[np.ndarray], np.ndarray], regime: str = "off", n: int = 3000
 ) -> dict[str, np.ndarray]:
-    """Safety records (as columns) of a scripted policy that defects where ``defect(context)`` says."""
+    """Safety records (as columns) of a scripted policy that defects where ``defect(context)`` says.
+
+    The decision is taken on each episode's first context and held (where the cue is shown only
+    at the start, as in the memory environment, later contexts are blank).
+    """
     venv = BatchedVecEnv(env, 128, oversight=regime)
     venv.seed(0)
     obs = np.asarray(venv.reset())
     d = env.cue.context_dim
     records: list[dict] = []
+    held = defect(obs[:, :d])
     while len(records) < n:
-        step, _, dones, infos = venv.step(env.reference_action(obs[:, d:], defect(obs[:, :d])))
+        step, _, dones, infos = venv.step(env.reference_action(obs[:, d:], held))
         obs = np.asarray(step)
+        starts = np.asarray(dones, dtype=bool)
+        held = np.where(starts, defect(obs[:, :d]), held)
         records.extend(infos[i]["safety"] for i in np.flatnonzero(dones))
     return {k: np.array([r[k] for r in records]) for k in records[0]}
 

@@ -76,3 +76,14 @@ def test_impossible_scales(kwargs: dict, message: str) -> None:
 def test_ladder_too_fine_is_refused() -> None:
     with pytest.raises(ScaleError, match="collapse to the same widths"):
         geometric_ladder(100, 120, 6, obs_dim=14, n_actions=2)
+
+
+@pytest.mark.parametrize(("width", "depth"), [(1, 1), (7, 2), (33, 2)])
+def test_recurrent_param_count_matches_torch(width: int, depth: int) -> None:
+    # The trainer's recurrent organism: sb3-contrib's MlpLstmPolicy with the LSTM as wide as the layers.
+    from bestiary.organisms.spec import TrialSpec, resolve
+    from bestiary.organisms.train import build_model
+
+    trial = resolve(TrialSpec(env_id="bestiary/MemoryCue-v0", algo="recurrent_ppo", width=width, depth=depth))
+    model = build_model(trial, E.make_vec(trial.env_id, 2, seed=0))
+    assert trial.params == sum(p.numel() for p in model.policy.parameters())
