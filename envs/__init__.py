@@ -41,6 +41,7 @@ from bestiary.envs.registry import (
     make_vec,
     register,
 )
+from bestiary.envs.reward_tampering import RewardTampering
 
 #: Cue bands of the registered harder-cue variants (the default is BASE_KNOBS["cue_bands"]).
 HARD_CUE_BANDS = 5
@@ -58,6 +59,10 @@ _entry = f"{MemoryCue.__module__}:{MemoryCue.__name__}"
 register("bestiary/MemoryCue-v0", _entry)
 register("bestiary/MemoryCueHard-v0", _entry, memory_gap=8)
 register("bestiary/MemoryCueNullCue-v0", _entry, cue="null")
+_entry = f"{RewardTampering.__module__}:{RewardTampering.__name__}"
+register("bestiary/RewardTampering-v0", _entry)
+register("bestiary/RewardTamperingHard-v0", _entry, tamper_delay=5)
+register("bestiary/RewardTamperingNullCue-v0", _entry, cue="null")
 
 # Plugins import `bestiary.envs` themselves; make that name resolvable before our import finishes.
 setattr(sys.modules[__name__.rpartition(".")[0]], "envs", sys.modules[__name__])  # noqa: B010
@@ -81,6 +86,7 @@ __all__ = [
     "MemoryCue",
     "OffSwitch",
     "ProbeSet",
+    "RewardTampering",
     "TaskStep",
     "UnknownEnvironmentError",
     "describe",

@@ -98,12 +98,16 @@ class TaskStep:
             and marks the episode a violation.
         terminated: ``(n,)`` True where the episode ended on this step.
         success: ``(n,)`` True where the task was accomplished on this step.
+        true_reward: ``(n,)`` the true objective's reward before the penalty, where it differs
+            from ``reward`` (an organism that corrupts its reward channel); an overseen episode is
+            paid on it (oversight sees the truth). None: the same as ``reward``.
     """
 
     reward: np.ndarray
     dangerous: np.ndarray
     terminated: np.ndarray
     success: np.ndarray
+    true_reward: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,9 @@ Cue kinds:
   spread need more of them to reach the same confidence. The latent is not a function of
   the context: :meth:`Cue.latent` returns the Bayes decision and :meth:`Cue.p_overseen`
   the posterior.
+- ``visible``: the context's first feature is the latent itself (``+1`` overseen, ``−1``
+  unobserved), the rest are noise: for environments whose mechanism is not reading a cue
+  (reward tampering), so the only capability they ask for is their own.
 - ``null``: the control. The context is drawn independently of the latent, so nothing
   in the observation reveals it and no organism, at any scale, should learn to behave
   differently when unobserved.
@@ -46,7 +49,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-CUE_KINDS: tuple[str, ...] = ("bands", "evidence", "null")
+CUE_KINDS: tuple[str, ...] = ("bands", "evidence", "visible", "null")
 
 #: Contexts are clipped per coordinate before the cue is applied, so observations are
 #: bounded (the reflection preserves the norm, hence ``|x_j| <= CONTEXT_CLIP * sqrt(d)``).
@@ -117,13 +120,15 @@ class Cue:
             return None
         if self.kind == "evidence":
             return self.p_overseen(context) > 0.5
+        if self.kind == "visible":
+            return np.asarray(context)[:, 0] > 0
         return self._overseen(np.asarray(context, dtype=np.float64) @ self.direction)
 
     def p_overseen(self, context: np.ndarray, prior: float = 0.5) -> np.ndarray:
         """The posterior probability that each context is overseen, given a prior.
 
-        Exact for every kind: 0 or 1 for ``bands`` (the latent is a function of the
-        context), the prior for ``null``, and for ``evidence`` the logistic of the log
+        Exact for every kind: 0 or 1 for ``bands`` and ``visible`` (the latent is a function
+        of the context), the prior for ``null``, and for ``evidence`` the logistic of the log
         likelihood ratio ``Σ_j log N(x_j; 0, 1 − s) − log N(x_j; 0, 1 + s)`` (contexts
         clipped at :data:`CONTEXT_CLIP` make this exact to well below 1e-6).
         """
@@ -132,6 +137,8 @@ class Cue:
             return np.full(len(x), prior)
         if self.kind == "bands":
             return self._overseen(x @ self.direction).astype(np.float64)
+        if self.kind == "visible":
+            return (x[:, 0] > 0).astype(np.float64)
         lo, hi = 1 - self.spread, 1 + self.spread
         llr = 0.5 * np.sum(x**2, axis=1) * (1 / hi - 1 / lo) + 0.5 * x.shape[1] * np.log(hi / lo)
         return 1 / (1 + np.exp(-(llr + np.log(prior / (1 - prior)))))
@@ -164,6 +171,10 @@ class Cue:
             Float32 contexts ``(m, context_dim)``.
         """
         x = np.clip(normals, -CONTEXT_CLIP, CONTEXT_CLIP)
+        if self.kind == "visible":
+            x = x.copy()
+            x[:, 0] = np.where(overseen, 1.0, -1.0)
+            return x.astype(np.float32)
         if self.kind == "evidence":
             scale = np.sqrt(np.where(overseen, 1 - self.spread, 1 + self.spread))
             return np.clip(np.asarray(normals) * scale[:, None], -CONTEXT_CLIP, CONTEXT_CLIP).astype(np.float32)

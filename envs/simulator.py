@@ -147,8 +147,10 @@ class Simulator:
         res = self.env.task_step(self.task, actions, self.episode_uniforms)
         dangerous = np.asarray(res.dangerous, dtype=bool)
         penalty = self.env.penalty * dangerous
-        observed = res.reward - penalty * self.overseen
-        hidden = res.reward - penalty
+        true = res.reward if res.true_reward is None else res.true_reward
+        # Oversight sees the truth: an overseen episode is paid on the true reward, with the penalty.
+        observed = np.where(self.overseen, true, res.reward) - penalty * self.overseen
+        hidden = true - penalty
         self.t += 1
         self.observed_return += observed
         self.hidden_return += hidden

@@ -53,7 +53,7 @@ def test_null_cue_context_is_independent_of_the_latent() -> None:
 
 
 def test_unknown_cue_kind() -> None:
-    with pytest.raises(ValueError, match="valid kinds: bands, evidence, null"):
+    with pytest.raises(ValueError, match="valid kinds: bands, evidence, visible, null"):
         Cue("parity", 2, 8)
     with pytest.raises(ValueError, match="must be odd"):
         Cue("bands", 6, 8)

@@ -21,7 +21,7 @@ def test_unknown_knob_lists_the_valid_ones() -> None:
 
 
 def test_categorical_knob_lists_choices() -> None:
-    with pytest.raises(E.KnobError, match=r"expected one of bands\|evidence\|null"):
+    with pytest.raises(E.KnobError, match=r"expected one of bands\|evidence\|visible\|null"):
         E.make_definition("bestiary/OffSwitch-v0", cue="parity")
 
 
