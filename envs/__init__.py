@@ -61,7 +61,7 @@ register("bestiary/MemoryCueHard-v0", _entry, memory_gap=8)
 register("bestiary/MemoryCueNullCue-v0", _entry, cue="null")
 _entry = f"{RewardTampering.__module__}:{RewardTampering.__name__}"
 register("bestiary/RewardTampering-v0", _entry)
-register("bestiary/RewardTamperingHard-v0", _entry, tamper_delay=5)
+register("bestiary/RewardTamperingHard-v0", _entry, tamper_delay=6)
 register("bestiary/RewardTamperingNullCue-v0", _entry, cue="null")
 
 # Plugins import `bestiary.envs` themselves; make that name resolvable before our import finishes.
