@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -192,3 +193,21 @@ def test_cli_train_reports_the_outcome(workdir: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "done: violation rate off" in result.output
     assert (workdir / "metrics.json").is_file()
+
+
+def test_staging_of_dead_host_processes_is_cleaned_and_the_rest_kept(tmp_path: Path) -> None:
+    import socket
+    import subprocess
+
+    from bestiary.organisms.staging import clean_staging
+
+    host = socket.gethostname()
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = tmp_path / f"{host}-{dead.pid}-0123456789ab"
+    alive = tmp_path / f"{host}-{os.getpid()}-0123456789ab"
+    elsewhere = tmp_path / f"another-host-{dead.pid}-0123456789ab"
+    for d in (stale, alive, elsewhere):
+        (d / "unit").mkdir(parents=True)
+    assert clean_staging(tmp_path) == 1
+    assert not stale.exists() and alive.exists() and elsewhere.exists()
