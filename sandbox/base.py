@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.metadata
 import os
+import resource
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from typing import ClassVar
 
 from bestiary.sandbox import view
 from bestiary.sandbox.errors import SandboxUnavailable
-from bestiary.sandbox.policy import Policy
+from bestiary.sandbox.policy import Limits, Policy, rlimits
 from bestiary.sandbox.result import SandboxResult
 
 ENTRY_POINT_GROUP = "bestiary.sandbox_backends"
@@ -90,6 +91,15 @@ class SandboxBackend(ABC):
     def unavailable(self) -> str | None:
         """Why this backend cannot run here at all (None if it can), with the fix."""
         return None
+
+    def process_limits(self, limits: Limits) -> tuple[int, int]:
+        """The (cgroup ``pids.max``, ``RLIMIT_NPROC``) this backend sets for a run under ``limits``.
+
+        One of them is the run's own process limit, ``limits.pids``; the other is looser
+        (by default the cgroup is the tight per-run limit and the rlimit, counted per uid,
+        a backstop). ``bestiary sandbox check`` reads both back.
+        """
+        return limits.pids, rlimits(limits)[resource.RLIMIT_NPROC]
 
     def run_command(self, command: Sequence[str], workdir: Path | str, policy: Policy | None = None) -> SandboxResult:
         """Shorthand: run ``command`` with ``workdir`` writable under ``policy`` (no audit log)."""

@@ -63,7 +63,7 @@ attempt("unshare_user", lambda: sys_call(272, 0x10000000))
 attempt("io_uring_setup", lambda: sys_call(425, 1, ctypes.create_string_buffer(120)))
 attempt("ptrace_attach_1", lambda: sys_call(101, 16, 1, 0, 0))
 st = os.statvfs("/tmp"); out["tmp_bytes"] = st.f_blocks * st.f_frsize
-names = ("RLIMIT_FSIZE", "RLIMIT_NOFILE", "RLIMIT_CORE", "RLIMIT_CPU")
+names = ("RLIMIT_FSIZE", "RLIMIT_NOFILE", "RLIMIT_CORE", "RLIMIT_CPU", "RLIMIT_NPROC")
 out["rlimits"] = {n: resource.getrlimit(getattr(resource, n))[1] for n in names}
 print(json.dumps(out))
 """
@@ -192,8 +192,14 @@ def check_cgroup(o: Observed) -> Guarantee:
     """Memory and process limits are in force (cgroup counters read back)."""
     c = o.result.audit.get("counters", {})
     limits = o.policy.limits
-    ok = c.get("memory_limit_bytes") == limits.memory_mb * MIB and c.get("pids_limit") == limits.pids
-    detail = f"cgroup {o.result.layers.get('cgroup')}: memory {c.get('memory_limit_bytes')}, pids {c.get('pids_limit')}"
+    cgroup_pids, nproc = get_backend(o.backend).process_limits(limits)
+    seen_nproc = o.seen["rlimits"].get("RLIMIT_NPROC")
+    ok = c.get("memory_limit_bytes") == limits.memory_mb * MIB and c.get("pids_limit") == cgroup_pids
+    ok = ok and seen_nproc == nproc and min(cgroup_pids, nproc) == limits.pids  # one of them is the run's own
+    detail = (
+        f"cgroup {o.result.layers.get('cgroup')}: memory {c.get('memory_limit_bytes')}, pids {c.get('pids_limit')}; "
+        f"RLIMIT_NPROC {seen_nproc} (run's limit {limits.pids})"
+    )
     return Guarantee("memory and process limits", ok, "cgroup" in (o.policy.required or ()), detail)
 
 

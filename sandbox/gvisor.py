@@ -151,6 +151,10 @@ class GvisorBackend(SandboxBackend):
     summary = "gVisor (runsc): a user-space kernel between the run and the host kernel; cgroups, rlimits, quota"
     provides = frozenset({"namespaces", "drop_root", "cgroup", "rlimits", "disk_quota", "user_space_kernel"})
 
+    def process_limits(self, limits: Limits) -> tuple[int, int]:
+        """The run's limit is gVisor's own (``RLIMIT_NPROC``); the host cgroup also holds the Sentry's threads."""
+        return limits.pids + SENTRY_THREADS, limits.pids
+
     def unavailable(self) -> str | None:
         """Why runsc cannot run here (None if it can)."""
         if shutil.which("runsc") is None:

@@ -37,8 +37,8 @@ def test_torch_and_sb3_train_inside_and_outputs_come_back(workdir: Path) -> None
     assert result.layers["seccomp"] and result.layers["landlock"] and result.layers["cgroup"]
 
 
-def test_cli_sandbox_check_passes() -> None:
-    result = CliRunner().invoke(app, ["sandbox", "check"], env={"COLUMNS": "200"})
+def test_cli_sandbox_check_passes(backend: str) -> None:
+    result = CliRunner().invoke(app, ["sandbox", "check", "--backend", backend], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "every required guarantee holds" in result.output
 
