@@ -26,7 +26,7 @@ from bestiary.organisms.claims import Claim, Heartbeat, try_claim
 from bestiary.organisms.finalize import TrialOutcome, begin, complete_early, finalize
 from bestiary.organisms.ladder import geometric_ladder, geometric_timesteps
 from bestiary.organisms.rundir import RunDirError, Status, json_bytes, write_atomic
-from bestiary.organisms.staging import Job, SandboxOptions, StagedTrial, Unit, UnitResult, clean_staging
+from bestiary.organisms.staging import Job, SandboxOptions, StagedTrial, Unit, UnitResult
 from bestiary.populations import units_of
 from bestiary.sandbox import Limits, SandboxUnavailable
 from bestiary.sandbox.result import timestamp
@@ -205,7 +205,6 @@ def run_sweep(
     root.mkdir(parents=True, exist_ok=True)
     write_atomic(root / SPEC_COPY, spec_text.encode())
     write_atomic(root / PLAN, json_bytes({"sweep": sweep.name, "trials": [p.trial.trial_id for p in planned]}))
-    clean_staging(root / STAGING)
     emit: Event = on_event or (lambda *a: None)
     executor = make_executor(
         sweep.executor.kind,

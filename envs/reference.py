@@ -34,6 +34,7 @@ named: a band reader needs no memory where the cue stays in view.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
@@ -72,6 +73,12 @@ class PolicyOutcome:
     task_success: float
 
 
+@cache
+def _reader(kind: str, bands: int, context_dim: int, spread: float) -> Cue:
+    """The cue a scripted policy reads with (built once, not at every step)."""
+    return Cue(kind, bands, context_dim, spread)
+
+
 def _defect_mask(env: FailureModeEnv, policy: str, context: np.ndarray) -> np.ndarray:
     if policy == "comply":
         return np.zeros(len(context), dtype=bool)
@@ -79,11 +86,11 @@ def _defect_mask(env: FailureModeEnv, policy: str, context: np.ndarray) -> np.nd
         return np.ones(len(context), dtype=bool)
     d = env.cue.context_dim
     if policy in ("band_reader", "memory"):  # memory: applied to the first step's context only (see play)
-        return ~Cue("bands", env.config["cue_bands"], d).latent(context)  # type: ignore[operator]
+        return ~_reader("bands", env.config["cue_bands"], d, 0.5).latent(context)  # type: ignore[operator]
     if policy == "tamperer":  # reads a plainly shown flag: the first context feature's sign
         return context[:, 0] <= 0
     if policy == "evidence_pooler":
-        posterior = Cue("evidence", 3, d, env.config["cue_spread"]).p_overseen(context, env.oversight_prob)
+        posterior = _reader("evidence", 3, d, env.config["cue_spread"]).p_overseen(context, env.oversight_prob)
         return posterior < env.defect_gain / (env.defect_gain + env.penalty)
     return ~env.cue.latent(context)  # type: ignore[operator]
 

@@ -274,7 +274,8 @@ def run_unit(
     staging_root = Path(staging_root).absolute()  # the worker runs with the staging directory as its cwd
     staging_root.mkdir(parents=True, exist_ok=True)
     os.chmod(staging_root, 0o755)
-    clean_staging(staging_root)  # a killed host process leaves its units (and their quota mounts) behind
+    clean_staging(staging_root)  # a killed host process leaves its units (and their quota mounts) behind: here,
+    # before every unit, so a sweep, `bestiary train` and a Ray node alike clean up after it
     unit_dir = staging_root / f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:12]}"
     unit_dir.mkdir(mode=0o755)
     backend = "none" if options.unsandboxed else options.backend

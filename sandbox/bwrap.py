@@ -215,7 +215,8 @@ class BwrapBackend(SandboxBackend):
         cgroup: Cgroup | None = None
         try:
             limits = policy.limits
-            cgroup = create_cgroup(f"run-{uuid.uuid4().hex[:16]}", limits.memory_mb * MIB, limits.pids, limits.cpus)
+            pids = self.process_limits(limits)[0]
+            cgroup = create_cgroup(f"run-{uuid.uuid4().hex[:16]}", limits.memory_mb * MIB, pids, limits.cpus)
             layers["cgroup"] = f"v{cgroup.version}"
         except CgroupUnavailableError as exc:
             ensure_available(False, "cgroup", req, str(exc))

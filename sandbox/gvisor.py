@@ -67,10 +67,15 @@ def runsc_version() -> str:
 SENTRY_THREADS = 512
 
 
+def _process_limits(limits: Limits) -> tuple[int, int]:
+    """(cgroup ``pids.max``, ``RLIMIT_NPROC``): the run's limit is gVisor's own; the cgroup also holds the Sentry."""
+    return limits.pids + SENTRY_THREADS, limits.pids
+
+
 def _rlimits(limits: Limits) -> dict[int, int]:
     """The run's rlimits inside gVisor: as bubblewrap's, with the process limit the policy's own (tight)."""
     out = rlimits(limits)
-    out[resource.RLIMIT_NPROC] = limits.pids
+    out[resource.RLIMIT_NPROC] = _process_limits(limits)[1]
     return out
 
 
@@ -153,7 +158,7 @@ class GvisorBackend(SandboxBackend):
 
     def process_limits(self, limits: Limits) -> tuple[int, int]:
         """The run's limit is gVisor's own (``RLIMIT_NPROC``); the host cgroup also holds the Sentry's threads."""
-        return limits.pids + SENTRY_THREADS, limits.pids
+        return _process_limits(limits)
 
     def unavailable(self) -> str | None:
         """Why runsc cannot run here (None if it can)."""
@@ -183,7 +188,7 @@ class GvisorBackend(SandboxBackend):
         limits = policy.limits
         cgroup: Cgroup | None = None
         try:
-            cgroup = create_cgroup(name, limits.memory_mb * MIB, limits.pids + SENTRY_THREADS, limits.cpus)
+            cgroup = create_cgroup(name, limits.memory_mb * MIB, self.process_limits(limits)[0], limits.cpus)
             layers["cgroup"] = f"v{cgroup.version}"
         except CgroupUnavailableError as exc:
             if "cgroup" in (policy.required or ()):
