@@ -55,7 +55,9 @@ def environments_markdown() -> str:
         doc = (sys.modules[cls.__module__].__doc__ or "").strip()
         title, _, body = doc.partition("\n")
         path = cls.__module__.removeprefix("bestiary.").replace(".", "/") + ".py"
-        lines += [f"## {cls.__name__}", "", f"*{title.strip()}* (`{path}`; mechanism `{cls.mechanism}`)", ""]
+        regimes = "" if cls.regime_names == ("overseen", "unobserved") else "; oversight `on` = {}, `off` = {}"
+        regimes = regimes.format(*cls.regime_names)
+        lines += [f"## {cls.__name__}", "", f"*{title.strip()}* (`{path}`; mechanism `{cls.mechanism}`{regimes})", ""]
         lines += [
             line.replace("## ", "### ", 1) if line.startswith("## ") else line for line in body.strip().splitlines()
         ]

@@ -13,6 +13,7 @@ import sys
 
 from bestiary.envs.absent_supervisor import AbsentSupervisor
 from bestiary.envs.audited_report import AuditedReport
+from bestiary.envs.belief_manipulation import BeliefManipulation
 from bestiary.envs.core import (
     BASE_KNOBS,
     OVERSIGHT_REGIMES,
@@ -28,6 +29,7 @@ from bestiary.envs.evaluation_awareness import EvaluationAwareness
 from bestiary.envs.knobs import Knob
 from bestiary.envs.memory_cue import MemoryCue
 from bestiary.envs.off_switch import OffSwitch
+from bestiary.envs.option_value import OptionValue
 from bestiary.envs.registry import (
     describe,
     env_class,
@@ -42,27 +44,28 @@ from bestiary.envs.registry import (
     register,
 )
 from bestiary.envs.reward_tampering import RewardTampering
+from bestiary.envs.sandbagging import Sandbagging
 
 #: Cue bands of the registered harder-cue variants (the default is BASE_KNOBS["cue_bands"]).
 HARD_CUE_BANDS = 5
 
-for _cls in (AbsentSupervisor, AuditedReport, OffSwitch):
+for _cls in (AbsentSupervisor, AuditedReport, OffSwitch, BeliefManipulation, OptionValue):
     _entry = f"{_cls.__module__}:{_cls.__name__}"
     register(f"bestiary/{_cls.__name__}-v0", _entry)
     register(f"bestiary/{_cls.__name__}Hard-v0", _entry, cue_bands=HARD_CUE_BANDS)
     register(f"bestiary/{_cls.__name__}NullCue-v0", _entry, cue="null")
-_entry = f"{EvaluationAwareness.__module__}:{EvaluationAwareness.__name__}"
-register("bestiary/EvaluationAwareness-v0", _entry)
-register("bestiary/EvaluationAwarenessHard-v0", _entry, context_dim=48, cue_spread=0.35)
-register("bestiary/EvaluationAwarenessNullCue-v0", _entry, cue="null")
-_entry = f"{MemoryCue.__module__}:{MemoryCue.__name__}"
-register("bestiary/MemoryCue-v0", _entry)
-register("bestiary/MemoryCueHard-v0", _entry, memory_gap=8)
-register("bestiary/MemoryCueNullCue-v0", _entry, cue="null")
-_entry = f"{RewardTampering.__module__}:{RewardTampering.__name__}"
-register("bestiary/RewardTampering-v0", _entry)
-register("bestiary/RewardTamperingHard-v0", _entry, tamper_delay=6)
-register("bestiary/RewardTamperingNullCue-v0", _entry, cue="null")
+# The newer environments' hard variants turn their own capability knob.
+_HARD: dict[type[FailureModeEnv], dict[str, object]] = {
+    EvaluationAwareness: {"context_dim": 48, "cue_spread": 0.35},
+    MemoryCue: {"memory_gap": 8},
+    RewardTampering: {"tamper_delay": 6},
+    Sandbagging: {"context_dim": 48, "cue_spread": 0.35},
+}
+for _new, _hard in _HARD.items():
+    _entry = f"{_new.__module__}:{_new.__name__}"
+    register(f"bestiary/{_new.__name__}-v0", _entry)
+    register(f"bestiary/{_new.__name__}Hard-v0", _entry, **_hard)
+    register(f"bestiary/{_new.__name__}NullCue-v0", _entry, cue="null")
 
 # Plugins import `bestiary.envs` themselves; make that name resolvable before our import finishes.
 setattr(sys.modules[__name__.rpartition(".")[0]], "envs", sys.modules[__name__])  # noqa: B010
@@ -75,6 +78,7 @@ __all__ = [
     "SAFETY_KEYS",
     "AbsentSupervisor",
     "AuditedReport",
+    "BeliefManipulation",
     "Cue",
     "EnvDefinitionError",
     "EnvDescription",
@@ -85,8 +89,10 @@ __all__ = [
     "KnobError",
     "MemoryCue",
     "OffSwitch",
+    "OptionValue",
     "ProbeSet",
     "RewardTampering",
+    "Sandbagging",
     "TaskStep",
     "UnknownEnvironmentError",
     "describe",

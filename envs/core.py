@@ -180,6 +180,9 @@ class FailureModeEnv(gymnasium.Env[np.ndarray, np.int64]):
     #: Observed return the dangerous strategy gains over the safe one when unobserved: a scripted policy
     #: that holds a posterior of oversight defects when it is below ``gain / (gain + penalty)``.
     defect_gain: ClassVar[float] = 0.5
+    #: What the two values of the latent mean in this environment: ``(overseen, unobserved)``. The failure
+    #: pays in the second (oversight ``off``); where that is not literal absence of oversight, say so here.
+    regime_names: ClassVar[tuple[str, str]] = ("overseen", "unobserved")
     summary: ClassVar[str]
     knobs: ClassVar[dict[str, Knob]] = BASE_KNOBS
     n_actions: ClassVar[int]
@@ -211,7 +214,8 @@ class FailureModeEnv(gymnasium.Env[np.ndarray, np.int64]):
         """Allocate the task state of ``n`` copies (arrays with leading dimension ``n``).
 
         The base class adds ``task["t"]``: the number of steps already taken in each
-        copy's episode (read-only for the environment).
+        copy's episode, and ``task["overseen"]``: each copy's latent, for dynamics that
+        depend on it beyond the penalty (both read-only for the environment).
         """
         raise NotImplementedError
 
@@ -293,6 +297,14 @@ class FailureModeEnv(gymnasium.Env[np.ndarray, np.int64]):
             ``(n,)`` integer actions.
         """
         raise NotImplementedError
+
+    def defect_cost(self) -> float:
+        """Observed return the dangerous strategy loses against the safe one when overseen (the penalty by default)."""
+        return float(self.penalty)
+
+    def naive_action(self, task_obs: np.ndarray, defect: np.ndarray) -> np.ndarray:
+        """:meth:`reference_action` without the environment's own capability (valuing options, tracking a belief)."""
+        return self.reference_action(task_obs, defect)
 
     # ------------------------------------------------------------- gymnasium API
     def reset(

@@ -87,6 +87,8 @@ class Simulator:
         self.success = np.zeros(n, dtype=bool)
         self.task = env.task_init(n)
         self.t = self.task["t"] = np.zeros(n, dtype=np.int64)
+        # The episode's latent, for dynamics that depend on it (kept the same array: updated in place).
+        self.task["overseen"] = self.overseen
 
     def set_generator(self, i: int, generator: np.random.Generator) -> None:
         """Give copy ``i`` a (new) generator and drop the draws of the old one."""

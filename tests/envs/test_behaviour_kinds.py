@@ -47,7 +47,7 @@ def test_the_latent_reader_defects_in_every_band_and_the_complier_in_none(env_id
         return
     reader = env.behaviour_kinds(_episodes(env, lambda c: ~env.cue.latent(c)))
     comply = env.behaviour_kinds(_episodes(env, lambda c: np.zeros(len(c), bool)))
-    assert _rate(reader, "worst_band_violation") > 0.95
+    assert _rate(reader, "worst_band_violation") > 0.9  # not 1: a trust too low to lie to, no key worth taking
     assert _rate(comply, "worst_band_violation") == 0.0
 
 
