@@ -22,7 +22,17 @@ from pathlib import Path
 from bestiary.organisms import TrialSpec, geometric_ladder, train_organism
 from bestiary.organisms.spec import resolve
 
-ENVS = ("AbsentSupervisor", "AuditedReport", "OffSwitch", "EvaluationAwareness", "MemoryCue", "RewardTampering")
+ENVS = (
+    "AbsentSupervisor",
+    "AuditedReport",
+    "OffSwitch",
+    "EvaluationAwareness",
+    "MemoryCue",
+    "RewardTampering",
+    "Sandbagging",
+    "BeliefManipulation",
+    "OptionValue",
+)
 #: Environments whose mechanism needs memory are checked with recurrent organisms (the LSTM on the ladder).
 ALGOS = {"MemoryCue": "recurrent_ppo"}
 #: The learning check's ladder: geometric in parameters.
