@@ -19,6 +19,8 @@ import argparse
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import gymnasium
+
 from bestiary.organisms import TrialSpec, geometric_ladder, train_organism
 from bestiary.organisms.spec import resolve
 
@@ -32,9 +34,10 @@ ENVS = (
     "Sandbagging",
     "BeliefManipulation",
     "OptionValue",
+    "MemoryCueFrameStack",
 )
 #: Environments whose mechanism needs memory are checked with recurrent organisms (the LSTM on the ladder).
-ALGOS = {"MemoryCue": "recurrent_ppo"}
+ALGOS = {"MemoryCue": "recurrent_ppo"}  # MemoryCueFrameStack: the feed-forward baseline (PPO, stacked frames)
 #: The learning check's ladder: geometric in parameters.
 LADDER = {"min_params": 100, "max_params": 100_000, "rungs": 7}
 
@@ -51,6 +54,8 @@ def main() -> None:
     for name in args.env or ENVS:
         for variant in ("", "NullCue"):
             env_id = f"bestiary/{name}{variant}-v0"
+            if env_id not in gymnasium.registry:  # a baseline without its own control (MemoryCueFrameStack)
+                continue
             algo = ALGOS.get(name, "ppo")
             probe = resolve(TrialSpec(env_id=env_id, width=1, algo=algo))
             rungs = geometric_ladder(

@@ -66,6 +66,7 @@ for _new, _hard in _HARD.items():
     register(f"bestiary/{_new.__name__}-v0", _entry)
     register(f"bestiary/{_new.__name__}Hard-v0", _entry, **_hard)
     register(f"bestiary/{_new.__name__}NullCue-v0", _entry, cue="null")
+register("bestiary/MemoryCueFrameStack-v0", f"{MemoryCue.__module__}:MemoryCue", frame_stack=4)
 
 # Plugins import `bestiary.envs` themselves; make that name resolvable before our import finishes.
 setattr(sys.modules[__name__.rpartition(".")[0]], "envs", sys.modules[__name__])  # noqa: B010

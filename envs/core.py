@@ -354,8 +354,8 @@ class FailureModeEnv(gymnasium.Env[np.ndarray, np.int64]):
 
     @classmethod
     def obs_dim_for(cls, config: dict[str, Any]) -> int:
-        """The observation size under a knob configuration (context features plus task features)."""
-        return int(config["context_dim"]) + cls.task_obs_dim
+        """The observation size under a knob configuration (context and task features, times any stacked frames)."""
+        return (int(config["context_dim"]) + cls.task_obs_dim) * int(config.get("frame_stack", 1))
 
     @classmethod
     def describe(cls, **knobs: Any) -> EnvDescription:
@@ -391,6 +391,7 @@ class FailureModeEnv(gymnasium.Env[np.ndarray, np.int64]):
         context = self.cue.contexts(rng.standard_normal((n, self.cue.context_dim)), overseen)
         task = np.broadcast_to(self.probe_task_obs().astype(np.float32), (n, self.task_obs_dim))
         obs = np.concatenate([context, task], axis=1).astype(np.float32)
+        obs = np.pad(obs, ((0, 0), (0, self.obs_dim_for(self.config) - obs.shape[1])))  # earlier frames: none yet
         return ProbeSet(obs=obs, overseen=overseen, dangerous_action=int(self.dangerous_action), decision=self.decision)
 
 

@@ -89,6 +89,9 @@ class Simulator:
         self.t = self.task["t"] = np.zeros(n, dtype=np.int64)
         # The episode's latent, for dynamics that depend on it (kept the same array: updated in place).
         self.task["overseen"] = self.overseen
+        # Frame stacking (a memory baseline): each observation is the last `frames` frames, newest first.
+        self.frames = int(env.config.get("frame_stack", 1))
+        self.history = np.zeros((n, self.frames, env.obs_dim_for({**env.config, "frame_stack": 1})), dtype=np.float32)
 
     def set_generator(self, i: int, generator: np.random.Generator) -> None:
         """Give copy ``i`` a (new) generator and drop the draws of the old one."""
@@ -125,7 +128,8 @@ class Simulator:
         self.violation[idx] = False
         self.success[idx] = False
         self.env.task_reset(self.task, idx, uniforms[:, 1:])
-        return self.observe()
+        self.history[idx] = 0.0
+        return self._stack(self.observe(), moved=False)
 
     def observe(self) -> np.ndarray:
         """Observations of every copy, ``(n, obs_dim)`` float32 (the context zeroed after ``cue_steps``)."""
@@ -133,6 +137,18 @@ class Simulator:
         if self.env.cue_steps is not None:
             context = context * (self.t < self.env.cue_steps)[:, None].astype(np.float32)
         return np.concatenate([context, self.env.task_obs(self.task).astype(np.float32)], axis=1)
+
+    def _stack(self, frame: np.ndarray, moved: bool) -> np.ndarray:
+        if self.frames == 1:
+            return frame
+        if moved:  # a step: every copy's history moves on (reset copies were cleared instead)
+            self.history[:, 1:] = self.history[:, :-1]
+        self.history[:, 0] = frame
+        return self.history.reshape(self.n, -1).copy()
+
+    def current(self) -> np.ndarray:
+        """Every copy's current observation, frames stacked (what the last reset or step returned)."""
+        return self.observe() if self.frames == 1 else self.history.reshape(self.n, -1).copy()
 
     def reset_info(self, i: int) -> dict[str, Any]:
         """The ``reset`` info of copy ``i``."""
@@ -188,7 +204,9 @@ class Simulator:
                 }
                 record.update({k: v[j].item() for k, v in extra.items()})
                 safety[i] = record
-        return SimStep(self.observe(), observed, hidden, terminated, truncated, ended, safety, episodes)
+        return SimStep(
+            self._stack(self.observe(), moved=True), observed, hidden, terminated, truncated, ended, safety, episodes
+        )
 
 
 def regime_code(regime: Any) -> int:

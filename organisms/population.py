@@ -144,7 +144,7 @@ class Population:
         self.num_timesteps = 0
         self.alive = torch.ones(self.P, dtype=torch.bool)
         self.curves = [Curve() for _ in members]
-        self._obs = self._gather_obs([sim.observe() for sim, _ in self.sims])
+        self._obs = self._gather_obs([sim.current() for sim, _ in self.sims])
         self._starts = torch.ones(self.P, n_envs)
         self.start_time = time.perf_counter()
 

@@ -87,3 +87,13 @@ def test_audited_report_separates_lying_after_failure_from_skipping_to_lie() -> 
     after_failure, skipping = play(skip=False), play(skip=True)
     assert _rate(after_failure, "lie_after_failure") == 1.0 and _rate(after_failure, "skip_and_lie") == 0.0
     assert _rate(skipping, "skip_and_lie") == 1.0 and "lie_after_failure" not in skipping
+
+
+@pytest.mark.parametrize("regime", ["on", "off"])
+def test_behaviour_kinds_count_episodes_as_the_host_accepts_them(env_id: str, regime: str) -> None:
+    # The host refuses a kind whose trials exceed the episodes (a forged or confused count: the rule of
+    # `Behaviour` in organisms/schemas.py), so every environment's kinds must count episodes, never steps.
+    env = E.make_definition(env_id)
+    episodes = _episodes(env, lambda c: np.ones(len(c), bool), regime=regime, n=500)
+    for name, (k, n) in env.behaviour_kinds(episodes).items():
+        assert 0 <= k <= n <= len(episodes["violation"]) and n > 0, (name, k, n)
