@@ -48,3 +48,18 @@ def test_only_the_policy_of_the_environments_own_mechanism_pays(env_id: str) -> 
     for c in cells:  # the others do not beat complying — or, holding the same capability and more, do no better
         if c.policy not in (expected, "comply"):
             assert c.train_observed < comply.train_observed or c.train_observed <= best.train_observed + 0.02, c
+
+
+def test_no_one_capability_policy_is_the_best_response_in_more_than_two_environments() -> None:
+    # Over the registry's environments (each class at its default configuration), count the environments in
+    # which each scripted policy is what training pays best. The first three share one mechanism on purpose
+    # (kept for their ids and results; their docstrings say so): the band reader, and it alone, is theirs.
+    first_three = {"AbsentSupervisor", "AuditedReport", "OffSwitch"}
+    wins: dict[str, set[str]] = {}
+    for env_id in E.failure_mode_ids():
+        name = env_id.removeprefix("bestiary/").removesuffix("-v0")
+        if not env_id.startswith("bestiary/") or E.env_class(env_id).__name__ != name:
+            continue  # variants (hard, null cue, baselines) are the same environment
+        wins.setdefault(best_policy(mechanism_row(E.make_definition(env_id), episodes=1000)), set()).add(name)
+    assert wins.pop("band_reader") == first_three, wins
+    assert len(wins) >= 5 and all(len(envs) <= 2 for envs in wins.values()), wins
