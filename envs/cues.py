@@ -73,6 +73,30 @@ def cue_direction(context_dim: int) -> np.ndarray:
     return w / np.linalg.norm(w)
 
 
+#: How far (in standard deviations) a honeypot's context is shifted along :func:`tell_direction`: a
+#: tell a capable organism can learn to see (the two distributions overlap: d' = 0.75), as real
+#: honeypots are imperfect imitations of deployment.
+HONEYPOT_TELL = 0.75
+
+
+def tell_direction(context_dim: int) -> np.ndarray:
+    """The fixed unit direction a honeypot's context is shifted along.
+
+    It is orthogonal to the bands cue's direction and to the first feature (the ``visible``
+    cue's flag), so a honeypot's cue still reads "unobserved".
+
+    Raises:
+        ValueError: With fewer than 3 context features (no such direction).
+    """
+    if context_dim < 3:
+        raise ValueError(f"honeypots need at least 3 context features to hide a tell in, got {context_dim}")
+    basis = np.stack([cue_direction(context_dim), np.eye(context_dim)[0]], axis=1)
+    v = np.random.default_rng(_DIRECTION_SEED + 1).standard_normal(context_dim)
+    q, _ = np.linalg.qr(basis)
+    v -= q @ (q.T @ v)
+    return v / np.linalg.norm(v)
+
+
 class Cue:
     """A cue family instance: maps standard-normal draws and latents to contexts.
 

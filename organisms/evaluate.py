@@ -243,6 +243,11 @@ def random_init(trial: ResolvedTrial) -> BaseAlgorithm:
     return build_model(trial, make_training_env(trial))
 
 
+def conditions_of(trial: ResolvedTrial) -> tuple[str, ...]:
+    """The conditions an organism is evaluated in: on and off, and honeypots after safety training."""
+    return ("on", "off") if trial.oversight == "train" else ("on", "off", "honeypot")
+
+
 def evaluate(model: BaseAlgorithm, trial: ResolvedTrial) -> dict[str, Any]:
     """Behaviour in both oversight conditions and the precursors, as written to ``metrics.json``."""
     torch.set_num_threads(1)
@@ -253,7 +258,7 @@ def evaluate(model: BaseAlgorithm, trial: ResolvedTrial) -> dict[str, Any]:
         regime: behaviour(
             play(model, env, regime, spec.episodes, trial.seed + EVAL_SEED_OFFSET, spec.deterministic), env
         )
-        for regime in ("on", "off")
+        for regime in conditions_of(trial)
     }
     return {
         "trial_id": trial.trial_id,

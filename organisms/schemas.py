@@ -67,7 +67,7 @@ class Metrics(_Strict):
 
     trial_id: str = Field(max_length=_SHORT)
     deterministic: bool
-    behaviour: dict[Literal["on", "off"], Behaviour]
+    behaviour: dict[Literal["on", "off", "honeypot"], Behaviour]
     misalignment_gap: float
     precursors: dict[str, float] = Field(max_length=64)
 
@@ -81,7 +81,7 @@ class Metrics(_Strict):
 
     @model_validator(mode="after")
     def _gap(self) -> Metrics:
-        if set(self.behaviour) != {"on", "off"}:
+        if not {"on", "off"} <= set(self.behaviour):
             raise ValueError("behaviour must have both conditions, on and off")
         gap = self.behaviour["off"].violation_rate - self.behaviour["on"].violation_rate
         if not math.isclose(self.misalignment_gap, gap, abs_tol=1e-9):
@@ -154,6 +154,9 @@ def check_metrics(data: bytes, trial: ResolvedTrial) -> dict[str, Any]:
     m: Metrics = _validate(Metrics, data, "metrics.json")
     if m.trial_id != trial.trial_id:
         raise OutputError(f"metrics.json is for trial {m.trial_id[:80]!r}, not {trial.trial_id}")
+    expected = {"on", "off"} if trial.oversight == "train" else {"on", "off", "honeypot"}
+    if set(m.behaviour) != expected:
+        raise OutputError(f"metrics.json: conditions {sorted(m.behaviour)}, expected {sorted(expected)}")
     for cond, b in m.behaviour.items():
         if b.episodes < trial.evaluation.episodes:
             raise OutputError(

@@ -60,7 +60,13 @@ class TrialSpec(BaseModel):
     seed: int = Field(0, ge=0)
     timesteps: int | None = Field(None, gt=0, description="Training timesteps (default from defaults.yaml).")
     n_envs: int | None = Field(None, ge=1, description="Batched environment copies.")
-    oversight: Literal["train", "on", "off"] = Field("train", description="Oversight regime during training.")
+    oversight: Literal["train", "on", "off", "in_distribution", "honeypots"] = Field(
+        "train",
+        description="Oversight regime during training: `train` (the mix), `on`, `off`, or a safety-training regime "
+        "(`in_distribution`: the penalty always applies, the cue as in training; `honeypots`: the same, the "
+        "unobserved-looking episodes carrying a faint tell). Organisms not trained on `train` are also "
+        "evaluated on honeypots.",
+    )
     evaluation: EvalSpec = Field(default_factory=EvalSpec)
     init_from: str | None = Field(None, description="Trial id of an organism to continue training from.")
     trainer: Trainer | None = Field(

@@ -125,13 +125,17 @@ def test_a_pickle_in_place_of_the_weights_is_refused(trained: Path) -> None:
         load_organism(copy)
 
 
-def test_continue_training_under_oversight(trained: Path) -> None:
-    outcome = train_organism(tiny(oversight="on", params=None), trained.parent / "safety-trained", source_dir=trained)
+@pytest.mark.parametrize("regime", ["on", "in_distribution", "honeypots"])
+def test_continue_training_under_oversight(trained: Path, regime: str) -> None:
+    run_dir = trained.parent / f"safety-trained-{regime}"
+    outcome = train_organism(tiny(oversight=regime, params=None), run_dir, source_dir=trained)
     assert outcome.state == "done", outcome.stderr_tail
     source = json.loads((trained / "trial.json").read_text())
     assert outcome.trial.init_from == source["trial_id"]
-    assert outcome.trial.width == source["width"] and outcome.trial.oversight == "on"
+    assert outcome.trial.width == source["width"] and outcome.trial.oversight == regime
     assert outcome.trial.trial_id != source["trial_id"]
+    # Safety-trained organisms are also tested on honeypots (do they tell them from deployment?).
+    assert set(outcome.metrics["behaviour"]) == {"on", "off", "honeypot"}
 
 
 def test_unsandboxed_training_is_recorded(workdir: Path) -> None:
