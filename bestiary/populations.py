@@ -6,7 +6,9 @@ trained as one population (:mod:`bestiary.organisms.population`). Trials that di
 in their training budget are one training run handed over at each budget, so they always
 go to the same population. A population's size is capped by a cost model
 (:func:`max_population`: larger organisms gain less from batching and take more memory),
-and groups are split evenly so that no population is much larger than the others.
+and groups are split evenly so that no population is much larger than the others. Units are
+handed out longest first (:func:`unit_cost`), so that the last one to finish is a short one
+and no worker idles while another trains a large population alone.
 """
 
 from __future__ import annotations
@@ -24,6 +26,10 @@ from bestiary.organisms.staging import Job, Unit
 #: sizes, and the population's activations stay within cache and a few hundred MiB.
 POPULATION_SIZES: tuple[tuple[int, int], ...] = ((3_000, 64), (30_000, 32), (300_000, 16))
 LARGEST_POPULATION = 8
+#: The per-sample cost that does not grow with the organism, in parameter-equivalents: environment
+#: stepping, sampling, the optimiser's bookkeeping (``benchmarks/train_throughput.py``: about 2 µs
+#: per organism-step at 1e3 parameters, 7 µs at 1e4, 42 µs at 1e5).
+OVERHEAD_PARAMS = 5_000
 
 
 def max_population(params: int) -> int:
@@ -81,7 +87,17 @@ def units_of(trials: Sequence[ResolvedTrial], evaluate: bool = True, singletons:
             chosen = members[k::parts]  # even sizes, and every budget of a stream in one part
             jobs = tuple(Job(t) for stream in chosen for t in stream)
             units.append(Unit("train", jobs, evaluate=evaluate, trainer="population"))
-    return units
+    return sorted(units, key=unit_cost, reverse=True)
+
+
+def unit_cost(unit: Unit) -> float:
+    """Organism-steps weighted by size: each stream trains once, to its largest budget."""
+    streams: dict[str, tuple[int, int]] = {}
+    for job in unit.jobs:
+        t = job.trial
+        key = stream_key(t)
+        streams[key] = (max(streams.get(key, (0, 0))[0], t.timesteps), t.params)
+    return float(sum(steps * (params + OVERHEAD_PARAMS) for steps, params in streams.values()))
 
 
 def describe(units: Sequence[Unit]) -> dict[str, Any]:
