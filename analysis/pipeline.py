@@ -56,7 +56,7 @@ class VariantAnalysis:
     critical_sources: list[str] = field(default_factory=list)
     backtest_rows: list[BacktestRow] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    figures: dict[str, bytes] = field(default_factory=dict)
+    figures: dict[str, Any] = field(default_factory=dict)  # the report's: FigureJob, then PNG bytes once drawn
     largest_gap: float = math.nan
 
     @property

@@ -19,7 +19,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from bestiary.analysis import plots
+from bestiary.analysis import plots, plots_scale
+from bestiary.analysis.figure_jobs import FigureJob, render
 from bestiary.analysis.forecast import BacktestRow, lead_time
 from bestiary.analysis.pipeline import DEFAULT_PRECURSOR, VariantAnalysis, analyse, fits_table, organisms_of
 from bestiary.analysis.report_sections import forecast_section, organism_cells, organism_section, two_axis_section
@@ -208,18 +209,31 @@ def _build(
             scored = scores_frame(score(forecast, df))
         except ForecastError as exc:
             forecast_error = str(exc)
-    sections = []
-    for va in variants:
-        va.figures["tendency"] = plots.tendency_figure(va.label, va.fits, va.emergences, x)
+    # Every figure is described first and drawn at once, in parallel (analysis/figure_jobs.py).
+    jobs: dict[tuple[int, str], FigureJob] = {}
+    extras = []
+    for i, va in enumerate(variants):
+        va.figures["tendency"] = FigureJob(plots.tendency_figure, (va.label, va.fits, va.emergences, x))
         g = va.rows(df)
         prows = organisms_of(g, precursor, PROBE_CONDITION)
         if not prows.empty:
-            va.figures["precursor"] = plots.precursor_figure(
-                f"{va.label}: {precursor}", prows, va.precursor_fit, x, precursor, va.critical
+            va.figures["precursor"] = FigureJob(
+                plots.precursor_figure,
+                (f"{va.label}: {precursor}", prows, va.precursor_fit, x, precursor, va.critical),
             )
         if va.backtest_rows:
-            va.figures["backtest"] = plots.backtest_figure(f"{va.label}: backtest", va.backtest_rows, x)
-        extra = organism_section(va, df, curves, x)
+            va.figures["backtest"] = FigureJob(plots.backtest_figure, (f"{va.label}: backtest", va.backtest_rows, x))
+        extras.append(organism_section(va, df, curves, x))
+        jobs.update({(i, k): job for k, job in va.figures.items()})
+    jobs[(-1, "overview")] = FigureJob(overview_figure, (variants, x))
+    for j, ta in enumerate(two_axis):
+        jobs[(-2 - j, "surface")] = FigureJob(plots_scale.surface_figure, (f"{ta.label}: emergence over two axes", ta))
+    drawn = render(jobs)
+    for i, va in enumerate(variants):
+        va.figures = {k: drawn[(i, k)] for k in va.figures}
+    surfaces = [drawn[(-2 - j, "surface")] for j in range(len(two_axis))]
+    sections = []
+    for va, extra in zip(variants, extras, strict=True):
         figs = "".join(_img(p, f"{va.label} {k}") for k, p in va.figures.items())
         bt = [
             {
@@ -244,7 +258,7 @@ def _build(
     fits = fits_table(variants, precursor)
     fits_path = out.with_name("fits.csv")
     fits.to_csv(fits_path, index=False)
-    overview = overview_figure(variants, x)
+    overview = drawn[(-1, "overview")]
     overview_path = out.with_name("overview.png")
     overview_path.write_bytes(overview)
     status = _status(table)
@@ -268,7 +282,7 @@ def _build(
         method=html.escape(method),
         summary=_table_html(summary),
         overview=_img(overview, "overview"),
-        sections=two_axis_section(two_axis)
+        sections=two_axis_section(two_axis, surfaces)
         + forecast_section(scored, forecast, forecast_error)
         + ("".join(sections) or "<p>No finished trials to analyse.</p>"),
         status=_table_html(status["rows"]),

@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from bestiary.analysis import plots_scale
+from bestiary.analysis.figure_jobs import FigureJob
 from bestiary.analysis.pipeline import VariantAnalysis
 from bestiary.analysis.schema import PROBE_CONDITION
 from bestiary.analysis.two_axis import TwoAxis, thresholds_rows
@@ -73,17 +74,21 @@ def organism_section(va: VariantAnalysis, df: pd.DataFrame, curves: pd.DataFrame
     """Per-organism emergence, the plateau check, the behaviour kinds, convergence, curves and probe controls."""
     parts = []
     if va.mixture is not None:
-        va.figures["organisms"] = plots_scale.mixture_figure(f"{va.label}: organism by organism", va.mixture, x)
+        va.figures["organisms"] = FigureJob(
+            plots_scale.mixture_figure, (f"{va.label}: organism by organism", va.mixture, x)
+        )
     rows = va.rows(df)
     controls = rows[(rows.condition == PROBE_CONDITION) & (rows.status == "done")]
     if controls.metric.isin([c[0] for c in plots_scale.CONTROLS]).any():
-        va.figures["controls"] = plots_scale.controls_figure(f"{va.label}: probe and its controls", controls, x)
+        va.figures["controls"] = FigureJob(
+            plots_scale.controls_figure, (f"{va.label}: probe and its controls", controls, x)
+        )
     if curves is not None and not curves.empty:
         mine = curves[(curves.env_id == va.key[0]) & (curves.env_kwargs == va.key[1])]
         if math.isfinite(va.timesteps):
             mine = mine[mine.timesteps_total == va.timesteps]
         if not mine.empty:
-            va.figures["curves"] = plots_scale.curves_figure(f"{va.label}: training curves", mine)
+            va.figures["curves"] = FigureJob(plots_scale.curves_figure, (f"{va.label}: training curves", mine))
     if va.plateau is not None and va.plateau.found:
         parts.append(f"<p><b>Plateau:</b> {html.escape(va.plateau.reason)}</p>")
     kinds = [
@@ -107,13 +112,11 @@ def organism_section(va: VariantAnalysis, df: pd.DataFrame, curves: pd.DataFrame
     return "".join(parts)
 
 
-def two_axis_section(analyses: list[TwoAxis]) -> str:
-    """Emergence over parameters × training: thresholds, collapse tests, surface figures, compute slices."""
+def two_axis_section(analyses: list[TwoAxis], surfaces: list[bytes]) -> str:
+    """Emergence over parameters × training: thresholds, collapse tests, surface figures (drawn), compute slices."""
     if not analyses:
         return ""
-    figs = "".join(
-        img(plots_scale.surface_figure(f"{ta.label}: emergence over two axes", ta), ta.label) for ta in analyses
-    )
+    figs = "".join(img(png, ta.label) for png, ta in zip(surfaces, analyses, strict=True))
     slices = [
         {
             "environment": ta.label,

@@ -88,3 +88,19 @@ def test_analysis_imports_no_training_stack() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_figures_drawn_in_parallel_are_the_figures_drawn_serially(
+    report: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bestiary.analysis.figure_jobs as figure_jobs
+
+    calls = []
+    real, threshold = figure_jobs.render, figure_jobs.MIN_PARALLEL
+    monkeypatch.setattr(figure_jobs, "MIN_PARALLEL", 10**9)  # serial
+    monkeypatch.setattr("bestiary.analysis.report.render", lambda jobs: calls.append(len(jobs)) or real(jobs))
+    df = synthetic_table(envs={"synthetic/A-v0": (3.8, 8.0), "synthetic/B-v0": (4.3, 3.0)}, rungs=6, seeds=3)
+    serial = build_report(df, tmp_path / "report.html", n_boot=20)
+    assert calls and calls[0] >= threshold  # enough figures that the fixture's report drew them in parallel
+    assert serial["html"].read_bytes() == report["html"].read_bytes()
+    assert serial["overview"].read_bytes() == report["overview"].read_bytes()
