@@ -22,10 +22,12 @@ statistically, not bitwise, the one SB3 would train from the same seed:
 - minibatches are a ``torch.randperm`` of the organism's generator (SB3: numpy's global).
 
 An organism does not depend on the others in its population: its experience comes from
-its own generator and environments, and its update from its own minibatches — up to the
-rounding of MKL's batched products, which may differ in the last bit for another number
-of organisms (so a trial retried alone is the same organism to float precision, not
-bitwise). ``benchmarks/population_equivalence.py`` checks that the two trainers learn the
+its own generator and environments, and its update from its own minibatches; every
+reduction runs along one organism's own rows. What remains is the rounding of MKL's batched
+products, which depends on a slice's memory alignment — its place in the stack: organism 0
+trains bit for bit as it would alone (tested), another place may differ in the last bits
+(so a trial retried alone, or in a resumed sweep's regrouped population, is the same
+organism to float precision, not bitwise; over long training such differences can grow). ``benchmarks/population_equivalence.py`` checks that the two trainers learn the
 same thing.
 """
 
@@ -214,11 +216,13 @@ class Population:
                 truncated_obs.append((np.asarray(idx)[t // E_], t % E_, out.obs[t]))
             blocks.append(sim.reset(np.flatnonzero(out.ended)) if out.ended.any() else out.obs)
         for who, copy, term_obs in truncated_obs:
-            k = torch.arange(len(who))
-            x = torch.zeros(self.P, len(who), self.obs_dim)
-            x[who, k] = torch.from_numpy(term_obs)
+            # Every organism's copies at once, whichever were truncated: a product whose width depended on the
+            # other organisms' truncations would round differently, and an organism would not be the same
+            # alone as in a population.
+            x = torch.zeros(self.P, E_, self.obs_dim)
+            x[who, copy] = torch.from_numpy(term_obs)
             with torch.no_grad():
-                v = self.policy.critic(x.transpose(1, 2))[who, 0, k]
+                v = self.policy.critic(x.transpose(1, 2))[who, 0, copy]
             rewards[who, copy] += gamma * v
         return rewards, ended, self._gather_obs(blocks)
 
@@ -323,7 +327,9 @@ class Population:
 
     def _clip_gradients(self, grads: list[torch.Tensor]) -> None:
         """``clip_grad_norm_`` per organism: each organism's gradient norm over all its parameters."""
-        norms = torch.stack([g.flatten(1).pow(2).sum(1) for g in grads]).sum(0).sqrt()
+        # Summed along rows, (P, tensors): a column sum over (tensors, P) is vectorised across organisms, and
+        # rounds differently with P — an organism would not train the same alone as in a population.
+        norms = torch.stack([g.flatten(1).pow(2).sum(1) for g in grads], 1).sum(1).sqrt()
         coef = (self.hp["max_grad_norm"] / (norms + 1e-6)).clamp(max=1.0)
         for g in grads:
             g.mul_(coef.view(-1, *([1] * (g.dim() - 1))))
