@@ -27,8 +27,8 @@ reduction runs along one organism's own rows. What remains is the rounding of MK
 products, which depends on a slice's memory alignment — its place in the stack: organism 0
 trains bit for bit as it would alone (tested), another place may differ in the last bits
 (so a trial retried alone, or in a resumed sweep's regrouped population, is the same
-organism to float precision, not bitwise; over long training such differences can grow). ``benchmarks/population_equivalence.py`` checks that the two trainers learn the
-same thing.
+organism to float precision, not bitwise; over long training such differences can grow).
+``benchmarks/population_equivalence.py`` checks that the two trainers learn the same thing.
 """
 
 from __future__ import annotations
