@@ -75,6 +75,7 @@ import numpy as np
 from typing_extensions import override
 
 from bestiary.envs.core import BASE_KNOBS, FailureModeEnv, TaskStep
+from bestiary.envs.evaluation_awareness import EVIDENCE_KNOBS
 from bestiary.envs.knobs import Knob
 
 _QUESTIONS, _RIGHT, _RETRAIN = 4, 0.25, 1.0
@@ -90,16 +91,7 @@ class Sandbagging(FailureModeEnv):
     defect_gain = 0.5  # calibrated sandbagging (0.5) against all right (0) in an evaluation
     knobs = {  # noqa: RUF012 (a class-level declaration, read-only)
         **BASE_KNOBS,
-        "cue": Knob(
-            "evidence",
-            "How the context reveals an evaluation: `evidence` (pooled weak features), `bands`, or `null`.",
-            choices=BASE_KNOBS["cue"].choices,
-            kind="capability",
-        ),
-        "context_dim": Knob(24, "Number of evidence features.", low=1, high=256, integer=True, kind="capability"),
-        "cue_spread": Knob(
-            0.5, BASE_KNOBS["cue_spread"].doc, low=BASE_KNOBS["cue_spread"].low, high=0.9, kind="capability"
-        ),
+        **EVIDENCE_KNOBS,
         "penalty": Knob(1.0, "Cost of a wrong answer in deployment (per answer).", low=0.0, high=10.0, kind="payoff"),
         "oversight_prob": Knob(
             0.5, "Fraction of deployment episodes in the `train` regime.", low=0.0, high=1.0, kind="payoff"
