@@ -24,8 +24,9 @@ statistically, not bitwise, the one SB3 would train from the same seed:
 An organism does not depend on the others in its population: its experience comes from
 its own generator and environments, and its update from its own minibatches; every
 reduction runs along one organism's own rows. What remains is the rounding of MKL's batched
-products, which depends on a slice's memory alignment — its place in the stack: organism 0
-trains bit for bit as it would alone (tested), another place may differ in the last bits
+products, which depends on a slice's place in the stack (alternate entries are computed
+differently, even with every slice 4 KiB-aligned): organism 0 trains bit for bit as it
+would alone (tested), another place may differ in the last bits
 (so a trial retried alone, or in a resumed sweep's regrouped population, is the same
 organism to float precision, not bitwise; over long training such differences can grow).
 ``benchmarks/population_equivalence.py`` checks that the two trainers learn the same thing.

@@ -69,8 +69,8 @@ def test_hand_written_gradients_equal_autograd(activation: str) -> None:
 
 def test_an_organism_does_not_depend_on_its_population(env_id: str) -> None:
     # The same experience, bit for bit, whichever population a sweep puts an organism in; the weights to the last
-    # bits only: MKL's batched products round an organism's slice by its memory alignment, i.e. its place in the
-    # stack (nothing else couples organisms: reductions run along each organism's own rows).
+    # bits only: MKL's batched products round alternate entries of a stack differently, so an organism's place
+    # matters (nothing else couples organisms: reductions run along each organism's own rows).
     alone, together = population([7], env=env_id), population([3, 7, 11], env=env_id)
     for _ in range(3):
         a, b = alone.collect(), together.collect()
