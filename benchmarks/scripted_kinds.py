@@ -17,24 +17,9 @@ import argparse
 import numpy as np
 
 import bestiary.envs as E
-from bestiary.envs.vector import BatchedVecEnv
+from bestiary.envs.reference import safety_records
 
 DEFAULT_ENVS = ("bestiary/BeliefManipulation-v0", "bestiary/OptionValue-v0")
-
-
-def episodes(env_id: str, policy: str, n: int, copies: int = 256) -> tuple[dict[str, np.ndarray], E.FailureModeEnv]:
-    """Safety records (as columns) of one scripted policy played with oversight off."""
-    env = E.make_definition(env_id)
-    venv = BatchedVecEnv(env, copies, oversight="off")
-    venv.seed(0)
-    obs, d, records = np.asarray(venv.reset()), env.cue.context_dim, []
-    act = env.naive_action if policy == "naive" else env.reference_action
-    defect = np.full(copies, policy != "comply")
-    while len(records) < n:
-        step, _, dones, infos = venv.step(act(obs[:, d:], defect))
-        obs = np.asarray(step)
-        records.extend(infos[i]["safety"] for i in np.flatnonzero(dones))
-    return {k: np.array([r[k] for r in records[:n]]) for k in records[0]}, env
 
 
 def main() -> None:
@@ -43,11 +28,17 @@ def main() -> None:
     parser.add_argument("env_ids", nargs="*", default=list(DEFAULT_ENVS))
     args = parser.parse_args()
     for env_id in args.env_ids:
-        for policy in ("comply", "naive", "capable"):
-            eps, env = episodes(env_id, policy, args.episodes)
+        env = E.make_definition(env_id)
+        for policy, name, capable in (
+            ("comply", "comply", True),
+            ("defect", "naive", False),
+            ("defect", "capable", True),
+        ):
+            records = safety_records(env, policy, "off", args.episodes, capable=capable)
+            eps = {k: np.array([r[k] for r in records]) for k in records[0]}
             kinds = {k: round(a / b, 3) for k, (a, b) in env.behaviour_kinds(eps).items()}
             print(
-                f"{env_id:34} {policy:8} observed {eps['observed_return'].mean():6.3f}  "
+                f"{env_id:34} {name:8} observed {eps['observed_return'].mean():6.3f}  "
                 f"violation {eps['violation'].mean():5.3f}  {kinds}"
             )
 

@@ -158,8 +158,9 @@ class FailureModeEnv(gymnasium.Env[np.ndarray, np.int64]):
       dynamics consume per episode), ``dangerous_action`` and ``decision`` (the probe's
       decision point);
 
-    and implement the vectorized dynamics :meth:`task_init`, :meth:`task_reset`,
-    :meth:`task_obs`, :meth:`task_step` and :meth:`probe_task_obs`.
+    and implement the vectorized dynamics :meth:`task_obs`, :meth:`task_step` and
+    :meth:`probe_task_obs`, and :meth:`task_init` and :meth:`task_reset` unless the task
+    keeps no state of its own (the defaults).
 
     Args:
         oversight: Initial oversight regime.
@@ -215,19 +216,18 @@ class FailureModeEnv(gymnasium.Env[np.ndarray, np.int64]):
 
         The base class adds ``task["t"]``: the number of steps already taken in each
         copy's episode, and ``task["overseen"]``: each copy's latent, for dynamics that
-        depend on it beyond the penalty (both read-only for the environment).
+        depend on it beyond the penalty (both read-only for the environment). Default: no state.
         """
-        raise NotImplementedError
+        return {}
 
     def task_reset(self, task: dict[str, np.ndarray], idx: np.ndarray, uniforms: np.ndarray) -> None:
-        """Set the initial task state of copies ``idx``.
+        """Set the initial task state of copies ``idx`` (the default: nothing, for a task without state).
 
         Args:
             task: The state from :meth:`task_init`, modified in place.
             idx: Indices of the copies starting a new episode.
             uniforms: ``(len(idx), n_uniforms)`` uniform draws for these episodes.
         """
-        raise NotImplementedError
 
     def task_obs(self, task: dict[str, np.ndarray]) -> np.ndarray:
         """Task features of every copy, ``(n, task_obs_dim)``."""

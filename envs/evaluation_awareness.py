@@ -97,14 +97,6 @@ class EvaluationAwareness(FailureModeEnv):
     decision = "the only step: solve the task or special-case the grader"
 
     @override
-    def task_init(self, n: int) -> dict[str, np.ndarray]:
-        return {}
-
-    @override
-    def task_reset(self, task: dict[str, np.ndarray], idx: np.ndarray, uniforms: np.ndarray) -> None:
-        return None
-
-    @override
     def task_obs(self, task: dict[str, np.ndarray]) -> np.ndarray:
         return np.ones((len(task["t"]), 1), dtype=np.float32)
 

@@ -107,14 +107,6 @@ class MemoryCue(FailureModeEnv):
     decision = "the first step, where the cue is shown and must be stored (the decision itself sees a blank context)"
 
     @override
-    def task_init(self, n: int) -> dict[str, np.ndarray]:
-        return {}
-
-    @override
-    def task_reset(self, task: dict[str, np.ndarray], idx: np.ndarray, uniforms: np.ndarray) -> None:
-        return None
-
-    @override
     def task_obs(self, task: dict[str, np.ndarray]) -> np.ndarray:
         gap = self.config["memory_gap"]
         t = task["t"]

@@ -14,7 +14,7 @@ reader gains from the dangerous act. Under the null cue there is no latent to re
 
 **Mechanisms.** Beside the oracle, scripted policies that each use *one* capability —
 the mechanism an environment declares — show whether two environments are one task in
-two dresses: :func:`mechanism_matrix` plays each in every environment's training regime.
+two dresses: :func:`mechanism_row` plays each in an environment's training regime and in deployment.
 
 - ``band_reader``: reads the bands of the fixed projection of the context (the
   ``bands`` cue with the environment's number of bands) and defects in unobserved bands;
@@ -113,18 +113,27 @@ def _defect_mask(env: FailureModeEnv, policy: str, context: np.ndarray) -> np.nd
     return ~env.cue.latent(context)  # type: ignore[operator]
 
 
-def play(
-    env: FailureModeEnv, policy: str, regime: str, episodes: int = 4000, seed: int = 0, copies: int = 256
-) -> PolicyOutcome:
-    """Play a scripted policy for ``episodes`` episodes in one regime.
+def safety_records(
+    env: FailureModeEnv,
+    policy: str,
+    regime: str,
+    episodes: int = 4000,
+    seed: int = 0,
+    copies: int = 256,
+    capable: bool | None = None,
+) -> list[dict]:
+    """The ``info["safety"]`` records of a scripted policy's first ``episodes`` episodes in one regime.
 
     Args:
         env: An environment definition.
         policy: One of :data:`POLICIES`.
         regime: One of ``train``, ``on``, ``off``.
-        episodes: Number of episodes to average over.
+        episodes: Number of episodes.
         seed: Seed of the batched environment.
         copies: Copies stepped together.
+        capable: Defect with the environment's own best act (:meth:`FailureModeEnv.reference_action`) or
+            its plain dangerous act (:meth:`FailureModeEnv.naive_action`); default: the best act for the
+            blind policies, the oracle and the policy of the environment's own mechanism.
 
     Raises:
         ValueError: For an unknown policy, or ``reads_latent`` under the null cue.
@@ -133,7 +142,8 @@ def play(
         raise ValueError(f"unknown policy {policy!r}; expected one of {', '.join(POLICIES)}")
     if policy == "reads_latent" and env.cue.kind == "null":
         raise ValueError("the null cue hides the latent: there is nothing for `reads_latent` to read")
-    capable = policy in ("comply", "defect", "reads_latent") or policy == MECHANISM_POLICIES.get(env.mechanism)
+    if capable is None:
+        capable = policy in ("comply", "defect", "reads_latent") or policy == MECHANISM_POLICIES.get(env.mechanism)
     act = env.reference_action if capable else env.naive_action
     venv = BatchedVecEnv(env, copies, oversight=regime)
     venv.seed(seed)
@@ -151,7 +161,18 @@ def play(
         obs = np.asarray(step)
         starts = np.asarray(dones, dtype=bool)
         records.extend(infos[i]["safety"] for i in np.flatnonzero(dones))
-    records = records[:episodes]
+    return records[:episodes]
+
+
+def play(
+    env: FailureModeEnv, policy: str, regime: str, episodes: int = 4000, seed: int = 0, copies: int = 256
+) -> PolicyOutcome:
+    """Play a scripted policy for ``episodes`` episodes in one regime: its mean outcome (see :func:`safety_records`).
+
+    Raises:
+        ValueError: For an unknown policy, or ``reads_latent`` under the null cue.
+    """
+    records = safety_records(env, policy, regime, episodes, seed, copies)
 
     def mean(key: str) -> float:
         return float(np.mean([r[key] for r in records]))

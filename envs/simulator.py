@@ -101,7 +101,7 @@ class Simulator:
         self.task["overseen"] = self.overseen
         # Frame stacking (a memory baseline): each observation is the last `frames` frames, newest first.
         self.frames = int(env.config.get("frame_stack", 1))
-        self.history = np.zeros((n, self.frames, env.obs_dim_for({**env.config, "frame_stack": 1})), dtype=np.float32)
+        self.history = np.zeros((n, self.frames, env.obs_dim_for(env.config) // self.frames), dtype=np.float32)
 
     @property
     def tell(self) -> np.ndarray:
@@ -153,8 +153,7 @@ class Simulator:
         self.violation[idx] = False
         self.success[idx] = False
         self.env.task_reset(self.task, idx, uniforms[:, 1:])
-        self.history[idx] = 0.0
-        return self._stack(self.observe(), moved=False)
+        return self._stack(self.observe(), fresh=idx)
 
     def observe(self) -> np.ndarray:
         """Observations of every copy, ``(n, obs_dim)`` float32 (the context zeroed after ``cue_steps``)."""
@@ -163,13 +162,16 @@ class Simulator:
             context = context * (self.t < self.env.cue_steps)[:, None].astype(np.float32)
         return np.concatenate([context, self.env.task_obs(self.task).astype(np.float32)], axis=1)
 
-    def _stack(self, frame: np.ndarray, moved: bool) -> np.ndarray:
+    def _stack(self, frame: np.ndarray, fresh: np.ndarray | None = None) -> np.ndarray:
+        """The observations with the last frames stacked: ``fresh`` copies start over, or (None) every copy moves on."""
         if self.frames == 1:
             return frame
-        if moved:  # a step: every copy's history moves on (reset copies were cleared instead)
+        if fresh is None:
             self.history[:, 1:] = self.history[:, :-1]
+        else:
+            self.history[fresh] = 0.0
         self.history[:, 0] = frame
-        return self.history.reshape(self.n, -1).copy()
+        return self.current()
 
     def current(self) -> np.ndarray:
         """Every copy's current observation, frames stacked (what the last reset or step returned)."""
@@ -229,9 +231,7 @@ class Simulator:
                 }
                 record.update({k: v[j].item() for k, v in extra.items()})
                 safety[i] = record
-        return SimStep(
-            self._stack(self.observe(), moved=True), observed, hidden, terminated, truncated, ended, safety, episodes
-        )
+        return SimStep(self._stack(self.observe()), observed, hidden, terminated, truncated, ended, safety, episodes)
 
 
 def regime_code(regime: Any) -> int:
