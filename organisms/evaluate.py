@@ -240,7 +240,7 @@ def random_init(trial: ResolvedTrial) -> BaseAlgorithm:
     """
     from bestiary.organisms.train import build_model, make_training_env
 
-    return build_model(trial, make_training_env(trial))
+    return build_model(trial, make_training_env(trial), trainable=False)
 
 
 def conditions_of(trial: ResolvedTrial) -> tuple[str, ...]:

@@ -47,7 +47,7 @@ from gymnasium.utils import seeding
 import bestiary.envs as E
 from bestiary.envs.simulator import Simulator, regime_code
 from bestiary.organisms.errors import OrganismError
-from bestiary.organisms.stacked import StackedPolicy
+from bestiary.organisms.stacked import StackedAdam, StackedPolicy
 
 #: PPO hyperparameters the population trainer implements (SB3's names), with SB3's defaults.
 SUPPORTED = {
@@ -143,7 +143,7 @@ class Population:
         self.obs_dim = int(definition.observation_space.shape[0])  # type: ignore[index]
         self.n_actions = int(definition.action_space.n)  # type: ignore[attr-defined]
         self.policy = StackedPolicy(self.obs_dim, self.n_actions, width, depth, activation, self.generators)
-        self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=self.hp["learning_rate"], eps=1e-5)
+        self.optimizer = StackedAdam(self.policy.parameters(), lr=self.hp["learning_rate"], eps=1e-5)
         self.num_timesteps = 0
         self.alive = torch.ones(self.P, dtype=torch.bool)
         self.curves = [Curve() for _ in members]

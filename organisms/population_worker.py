@@ -51,7 +51,7 @@ def run_population(staging: Path, unit: dict[str, Any]) -> int:
     from bestiary.organisms.files import save_organism
     from bestiary.organisms.population import Member, Population
     from bestiary.organisms.spec import ResolvedTrial
-    from bestiary.organisms.train import architecture_json, build_model, make_training_env
+    from bestiary.organisms.train import architecture_json
 
     report = _reporter()
     trials = [
@@ -94,10 +94,8 @@ def run_population(staging: Path, unit: dict[str, Any]) -> int:
                 steps_per_second=pop.num_timesteps / seconds,
             )
             if unit["evaluate"]:
-                model = build_model(t, make_training_env(t))
-                model.policy.load_state_dict(state)
                 began = time.perf_counter()
-                _write_json(trial_dir / "metrics.json", evaluate(model, t))
+                _write_json(trial_dir / "metrics.json", evaluate(evaluation_model(t, state), t))
                 info["evaluation_seconds"] = time.perf_counter() - began
             status = 0
         except FloatingPointError as exc:
@@ -120,6 +118,15 @@ def run_population(staging: Path, unit: dict[str, Any]) -> int:
 
     pop.learn(checkpoints, on_checkpoint)
     return 1 if failed else 0
+
+
+def evaluation_model(trial: Any, state: dict[str, Any]) -> Any:
+    """An SB3 model of the trial's architecture holding ``state``, built for evaluation only."""
+    from bestiary.organisms.train import build_model, make_training_env
+
+    model = build_model(trial, make_training_env(trial), trainable=False)
+    model.policy.load_state_dict(state)
+    return model
 
 
 def _stream(t: Any) -> tuple:

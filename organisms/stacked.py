@@ -150,3 +150,43 @@ class StackedPolicy:
         for p in self.parameters():
             ok &= torch.isfinite(p).flatten(1).all(1)
         return ok
+
+
+class StackedAdam:
+    """``torch.optim.Adam`` over the stacked tensors, through torch's functional Adam.
+
+    The same arithmetic as ``torch.optim.Adam(params, lr, eps=eps).step()`` (its
+    single-tensor CPU path, which ``Adam`` takes for CPU tensors; tested bit for bit), without
+    the ``Optimizer`` object: constructing or stepping one imports ``torch._dynamo`` (about
+    a second of every sandboxed process's start-up), which nothing here uses. Each
+    organism's moments are its own slice of the stacked moments, as its parameters are.
+
+    Args:
+        params: The tensors to update (their ``.grad`` holds the gradients).
+        lr: Learning rate.
+        eps: Adam's epsilon (SB3's PPO uses 1e-5).
+        betas: Adam's decay rates.
+    """
+
+    def __init__(
+        self, params: list[torch.Tensor], lr: float, eps: float = 1e-8, betas: tuple[float, float] = (0.9, 0.999)
+    ) -> None:
+        from torch.optim.adam import adam
+
+        self._adam = adam
+        self.params, self.lr, self.eps, self.betas = params, lr, eps, betas
+        self.exp_avgs = [torch.zeros_like(p) for p in params]
+        self.exp_avg_sqs = [torch.zeros_like(p) for p in params]
+        self.steps = [torch.tensor(0.0) for _ in params]  # Adam keeps the step count on the CPU, as float32
+
+    def step(self) -> None:
+        """One Adam step of every tensor from its ``.grad``."""
+        grads: list[torch.Tensor] = [p.grad for p in self.params]  # type: ignore[misc]
+        with torch.no_grad():
+            self._adam(
+                self.params, grads, self.exp_avgs, self.exp_avg_sqs, [], self.steps,
+                foreach=False, capturable=False, differentiable=False, fused=False, grad_scale=None,
+                found_inf=None, has_complex=False, decoupled_weight_decay=False, amsgrad=False,
+                beta1=self.betas[0], beta2=self.betas[1], lr=self.lr, weight_decay=0.0, eps=self.eps,
+                maximize=False,
+            )  # fmt: skip

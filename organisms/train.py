@@ -44,8 +44,31 @@ def algo_class(algo: str) -> type[BaseAlgorithm]:
     return classes[algo]
 
 
-def build_model(trial: ResolvedTrial, venv: VecEnv) -> BaseAlgorithm:
-    """An untrained model of the trial's algorithm and architecture on ``venv``."""
+class NoOptimizer:
+    """The optimiser of a model that is only evaluated.
+
+    SB3 builds an optimiser with every policy; a torch ``Optimizer`` imports
+    ``torch._dynamo`` on construction, about a second of a sandboxed process's start-up,
+    for a model whose weights are loaded, never trained.
+    """
+
+    def __init__(self, params: Any, **kwargs: Any) -> None:
+        self.param_groups: list[dict[str, Any]] = []
+
+    def step(self, *args: Any, **kwargs: Any) -> None:
+        """Refuse: this model is not trained."""
+        raise OrganismError("this model was built for evaluation only (build_model(..., trainable=False))")
+
+
+def build_model(trial: ResolvedTrial, venv: VecEnv, trainable: bool = True) -> BaseAlgorithm:
+    """An untrained model of the trial's algorithm and architecture on ``venv``.
+
+    Args:
+        trial: The resolved trial.
+        venv: Its environment.
+        trainable: False for a model that is only evaluated (no optimiser; the same
+            initial weights).
+    """
     layers = [trial.width] * trial.depth
     activation = ACTIVATIONS[trial.activation]
     hp = dict(trial.hyperparameters)
@@ -58,6 +81,8 @@ def build_model(trial: ResolvedTrial, venv: VecEnv) -> BaseAlgorithm:
     else:
         policy, net_arch = "MlpPolicy", {"pi": layers, "vf": layers}
     policy_kwargs = {"net_arch": net_arch, "activation_fn": activation, **hp.pop("policy_kwargs", {})}
+    if not trainable:
+        policy_kwargs["optimizer_class"] = NoOptimizer
     return algo_class(trial.algo)(
         policy, venv, seed=trial.seed, device="cpu", verbose=0, policy_kwargs=policy_kwargs, **hp
     )

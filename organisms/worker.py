@@ -54,7 +54,7 @@ def run_one(command: str, evaluate_after: bool, trial_dir: Path, source: Path | 
     else:
         assert source is not None, "evaluate needs the organism"
         _, state = load_organism(source)
-        model = build_model(trial, make_training_env(trial))
+        model = build_model(trial, make_training_env(trial), trainable=False)
         model.policy.load_state_dict(state)
     if command == "evaluate" or evaluate_after:
         start = time.perf_counter()

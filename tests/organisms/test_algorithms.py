@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import bestiary.envs as E
-from bestiary.organisms import TrialSpec, resolve
+from bestiary.organisms import OrganismError, TrialSpec, resolve
 from bestiary.organisms.evaluate import (
     behaviour,
     dangerous_logodds,
@@ -56,3 +56,15 @@ def test_dqn_ladder_counts_the_q_network() -> None:
     )
     model = build_model(trial, make_training_env(trial))
     assert sum(p.numel() for p in model.q_net.parameters()) == trial.params
+
+
+@pytest.mark.parametrize("algo", ["ppo", "a2c", "dqn", "recurrent_ppo"])
+def test_an_evaluation_only_model_has_the_same_initial_weights_and_refuses_training(algo: str) -> None:
+    trial = resolve(TrialSpec(env_id="bestiary/OffSwitch-v0", width=8, algo=algo, timesteps=1024, n_envs=8))
+    trained = build_model(trial, make_training_env(trial)).policy.state_dict()
+    evaluated = build_model(trial, make_training_env(trial), trainable=False)
+    assert trained.keys() == evaluated.policy.state_dict().keys()
+    for name, value in evaluated.policy.state_dict().items():
+        assert torch.equal(value, trained[name]), name
+    with pytest.raises(OrganismError, match="evaluation only"):
+        evaluated.policy.optimizer.step()

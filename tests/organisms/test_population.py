@@ -11,6 +11,7 @@ import torch
 
 from bestiary.organisms import EvalSpec, TrialSpec, resolve, train_organism
 from bestiary.organisms.population import Member, Population
+from bestiary.organisms.stacked import StackedAdam
 from bestiary.organisms.train import build_model, make_training_env
 
 ENV = "bestiary/AuditedReport-v0"
@@ -145,3 +146,43 @@ def test_population_trials_train_in_the_sandbox_and_are_saved_like_sb3s(workdir)
     assert math.isfinite(m["precursors"]["latent_probe_accuracy"])
     rows = (workdir / "pop" / "train.csv").read_text().splitlines()
     assert len(rows) > 1 and np.isfinite([float(c) for c in rows[-1].split(",")]).all()
+
+
+def test_stacked_adam_steps_bit_for_bit_as_torch_adam() -> None:
+    g = torch.Generator().manual_seed(0)
+    ours = [torch.randn(4, 3, 5, generator=g), torch.randn(4, 3, 1, generator=g)]
+    theirs = [p.clone().requires_grad_() for p in ours]
+    adam, reference = StackedAdam(ours, lr=3e-4, eps=1e-5), torch.optim.Adam(theirs, lr=3e-4, eps=1e-5)
+    for _ in range(5):
+        for a, b in zip(ours, theirs, strict=True):
+            a.grad = torch.randn(a.shape, generator=g)
+            b.grad = a.grad.clone()
+        adam.step()
+        reference.step()
+    for a, b in zip(ours, theirs, strict=True):
+        assert torch.equal(a, b.detach())
+
+
+def test_a_population_process_does_not_import_torch_dynamo(workdir) -> None:  # type: ignore[no-untyped-def]
+    """Importing torch._dynamo costs about a second of every sandboxed process; nothing here needs it."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from bestiary.organisms import TrialSpec, EvalSpec, resolve
+        from bestiary.organisms.population import Member, Population
+        from bestiary.organisms.evaluate import evaluate
+        from bestiary.organisms.population_worker import evaluation_model
+        pop = Population([Member({ENV!r}, {{}}, 0)], 4, 2, "relu", 16, {HP!r})
+        pop.learn({{0: [256]}}, lambda i, t: None)
+        trial = resolve(TrialSpec(env_id={ENV!r}, width=4, seed=0, timesteps=256, n_envs=16,
+                                  trainer="population", evaluation=EvalSpec(episodes=32, probes=32)))
+        evaluate(evaluation_model(trial, pop.policy.state_dict_of(0)), trial)
+        assert "torch._dynamo" not in sys.modules, "torch._dynamo was imported"
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=workdir)
+    assert out.returncode == 0, out.stderr[-2000:]
