@@ -65,6 +65,13 @@ class SimStep:
     episodes: EndedEpisodes
 
 
+#: The simulator's per-copy arrays (beside the task's): what a copy's state is made of.
+_ROW_STATE = (
+    "_normals", "_uniforms", "_next", "regime", "context", "overseen", "cue_band", "episode_uniforms",
+    "observed_return", "hidden_return", "violation", "success", "history",
+)  # fmt: skip
+
+
 class Simulator:
     """Steps ``n`` copies of one environment definition in single numpy calls.
 
@@ -114,6 +121,55 @@ class Simulator:
         """Give copy ``i`` a (new) generator and drop the draws of the old one."""
         self.generators[i] = generator
         self._next[i] = EPISODES_PER_DRAW
+
+    def state_of(self, rows: np.ndarray) -> tuple[dict[str, np.ndarray], list[dict[str, Any]]]:
+        """Copies ``rows``' whole state: every per-copy array, and each copy's generator state.
+
+        With :meth:`restore`, a training run can stop between steps and go on in another
+        process exactly as if it had not stopped.
+
+        Raises:
+            ValueError: If a task array is not one row per copy (the state could not be cut by copy).
+        """
+        arrays = {name: getattr(self, name)[rows].copy() for name in _ROW_STATE}
+        for key, value in self.task.items():
+            if key == "overseen":  # the same array as self.overseen
+                continue
+            if not (isinstance(value, np.ndarray) and value.shape[:1] == (self.n,)):
+                raise ValueError(f"task[{key!r}] of {type(self.env).__name__} is not an array with one row per copy")
+            arrays[f"task.{key}"] = value[rows].copy()
+        states = []
+        for i in rows.tolist():
+            gen = self.generators[i]
+            states.append(gen.bit_generator.state if gen is not None else {})
+        return arrays, states
+
+    def restore(self, rows: np.ndarray, arrays: dict[str, np.ndarray], states: list[dict[str, Any]]) -> None:
+        """Put back the state :meth:`state_of` gave (of copies of the same environment) into copies ``rows``.
+
+        Raises:
+            ValueError: If the arrays or generator states are not those of ``len(rows)`` copies of this environment.
+        """
+        expected, _ = self.state_of(rows)
+        if set(arrays) != set(expected) or len(states) != len(rows):
+            raise ValueError(f"the saved state is not of {len(rows)} copies of {type(self.env).__name__}")
+        for name, value in arrays.items():
+            if value.shape != expected[name].shape or value.dtype != expected[name].dtype:
+                raise ValueError(f"the saved {name} is {value.dtype}{list(value.shape)}, expected "
+                                 f"{expected[name].dtype}{list(expected[name].shape)}")  # fmt: skip
+        for name in _ROW_STATE:
+            getattr(self, name)[rows] = arrays[name]
+        for key, value in self.task.items():
+            if key != "overseen":
+                value[rows] = arrays[f"task.{key}"]
+        for i, state in zip(rows.tolist(), states, strict=True):
+            gen = None
+            if state:  # Gymnasium's seeding makes PCG64 generators; nothing else is taken back
+                if state.get("bit_generator") != "PCG64":
+                    raise ValueError(f"a saved generator is {str(state.get('bit_generator'))[:40]!r}, not PCG64")
+                gen = np.random.Generator(np.random.PCG64())
+                gen.bit_generator.state = state
+            self.generators[i] = gen
 
     def _draw(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         for i in idx[self._next[idx] >= EPISODES_PER_DRAW]:

@@ -150,6 +150,15 @@ class Population:
         self._obs = self._gather_obs([sim.current() for sim, _ in self.sims])
         self._starts = torch.ones(self.P, n_envs)
         self.start_time = time.perf_counter()
+        self.start_timesteps = 0  # where this process began training (later than 0 when handed over)
+
+    def rows_of(self, i: int) -> tuple[Simulator, np.ndarray]:
+        """Organism ``i``'s simulator and its copies' rows in it."""
+        for sim, idx in self.sims:
+            if i in idx:
+                j = idx.index(i)
+                return sim, np.arange(j * self.n_envs, (j + 1) * self.n_envs)
+        raise IndexError(f"no organism {i} in a population of {self.P}")
 
     def _gather_obs(self, blocks: list[np.ndarray]) -> torch.Tensor:
         """Simulator blocks → ``(P, n_envs, obs_dim)`` in population order."""
@@ -258,7 +267,7 @@ class Population:
                     "violation_rate": viol / n,
                     "violation_rate_unobserved": unobs_viol / unobs if unobs else float("nan"),
                     "violation_rate_overseen": (viol - unobs_viol) / (n - unobs) if n > unobs else float("nan"),
-                    "steps_per_second": self.num_timesteps / elapsed,
+                    "steps_per_second": (self.num_timesteps - self.start_timesteps) / elapsed,
                 }
             )
 
