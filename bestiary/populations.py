@@ -9,17 +9,25 @@ go to the same population. A population's size is capped by a cost model
 and groups are split evenly so that no population is much larger than the others. Units are
 handed out longest first (:func:`unit_cost`), so that the last one to finish is a short one
 and no worker idles while another trains a large population alone.
+
+A training run split by a sealed forecast (its smaller budgets before the seal, the larger
+after) is handed over: the unit before the seal writes the run's state at its last budget
+there (``hand_over``), and the unit after it trains on from that state (``resume``) instead
+of from zero. Runs going on from one point are grouped apart from runs starting afresh.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from bestiary.organisms.protocol import HANDOVER
+from bestiary.organisms.rundir import RunDir, RunDirError
 from bestiary.organisms.spec import ResolvedTrial
-from bestiary.organisms.staging import Job, Unit
+from bestiary.organisms.staging import Job, Unit, handover_bound
 
 #: Organisms per population by parameter count: (largest params, population size). From
 #: ``benchmarks/train_throughput.py``: throughput per organism stops growing past these
@@ -30,6 +38,14 @@ LARGEST_POPULATION = 8
 #: stepping, sampling, the optimiser's bookkeeping (``benchmarks/train_throughput.py``: about 2 µs
 #: per organism-step at 1e3 parameters, 7 µs at 1e4, 42 µs at 1e5).
 OVERHEAD_PARAMS = 5_000
+
+
+@dataclass(frozen=True)
+class Resume:
+    """A training run's handover (verified bytes) and the timesteps it was taken at."""
+
+    data: bytes
+    timesteps: int
 
 
 def max_population(params: int) -> int:
@@ -65,7 +81,13 @@ def stream_key(trial: ResolvedTrial) -> str:
     return json.dumps([trial.env_id, trial.env_kwargs, trial.seed, trial.oversight], sort_keys=True)
 
 
-def units_of(trials: Sequence[ResolvedTrial], evaluate: bool = True, singletons: bool = False) -> list[Unit]:
+def units_of(
+    trials: Sequence[ResolvedTrial],
+    evaluate: bool = True,
+    singletons: bool = False,
+    hand_over: frozenset[str] = frozenset(),
+    resume: Mapping[str, Resume] | None = None,
+) -> list[Unit]:
     """The units that train ``trials``: one per sb3 trial, populations for the rest.
 
     Args:
@@ -73,30 +95,46 @@ def units_of(trials: Sequence[ResolvedTrial], evaluate: bool = True, singletons:
         evaluate: Evaluate after training.
         singletons: One organism per unit even for the population trainer (retries: a
             failure is retried alone).
+        hand_over: Population trials at which to write their training run's state.
+        resume: Population trial id → the handover its training run goes on from.
     """
+    resume = resume or {}
     units = [Unit("train", (Job(t),), evaluate=evaluate, trainer="sb3") for t in trials if t.trainer == "sb3"]
-    groups: dict[str, dict[str, list[ResolvedTrial]]] = {}
-    for t in trials:
-        if t.trainer == "population":
-            groups.setdefault(shape_key(t), {}).setdefault(stream_key(t), []).append(t)
+    population = [t for t in trials if t.trainer == "population"]
+    points = {stream_key(t): resume[t.trial_id] for t in population if t.trial_id in resume}
+    groups: dict[tuple[str, int], dict[str, list[ResolvedTrial]]] = {}
+    for t in population:  # runs going on from one point are grouped apart from the others
+        point = points.get(stream_key(t))
+        key = (shape_key(t), point.timesteps if point else 0)
+        groups.setdefault(key, {}).setdefault(stream_key(t), []).append(t)
     for streams in groups.values():
         members = list(streams.values())
         cap = 1 if singletons else max_population(members[0][0].params)
         parts = math.ceil(len(members) / cap)
         for k in range(parts):
             chosen = members[k::parts]  # even sizes, and every budget of a stream in one part
-            jobs = tuple(Job(t) for stream in chosen for t in stream)
-            units.append(Unit("train", jobs, evaluate=evaluate, trainer="population"))
+            jobs = []
+            for stream in chosen:
+                point = points.get(stream_key(stream[0]))
+                if point is None:
+                    jobs += [Job(t) for t in stream]
+                else:  # the handover goes with the run's first trial here
+                    jobs += [
+                        Job(t, {HANDOVER: point.data} if j == 0 else None, point.timesteps)
+                        for j, t in enumerate(stream)
+                    ]
+            handed = frozenset(t.trial_id for stream in chosen for t in stream) & hand_over
+            units.append(Unit("train", tuple(jobs), evaluate=evaluate, trainer="population", hand_over=handed))
     return sorted(units, key=unit_cost, reverse=True)
 
 
 def unit_cost(unit: Unit) -> float:
-    """Organism-steps weighted by size: each stream trains once, to its largest budget."""
+    """Organism-steps weighted by size: each stream trains once, to its largest budget (from its handover, if any)."""
     streams: dict[str, tuple[int, int]] = {}
     for job in unit.jobs:
         t = job.trial
         key = stream_key(t)
-        streams[key] = (max(streams.get(key, (0, 0))[0], t.timesteps), t.params)
+        streams[key] = (max(streams.get(key, (0, 0))[0], t.timesteps - job.resumes_at), t.params)
     return float(sum(steps * (params + OVERHEAD_PARAMS) for steps, params in streams.values()))
 
 
@@ -109,3 +147,38 @@ def describe(units: Sequence[Unit]) -> dict[str, Any]:
         "populations": len(sizes),
         "population_sizes": sizes[:20],
     }
+
+
+def hand_over_points(before: Sequence[ResolvedTrial], after: Sequence[ResolvedTrial]) -> frozenset[str]:
+    """The trials before a seal at whose budget a population writes its run's state: each split run's largest."""
+    split = {stream_key(t) for t in after if t.trainer == "population"}
+    last: dict[str, ResolvedTrial] = {}
+    for t in before:
+        key = stream_key(t)
+        if t.trainer == "population" and key in split and (key not in last or t.timesteps > last[key].timesteps):
+            last[key] = t
+    return frozenset(t.trial_id for t in last.values())
+
+
+def resumes(before: Sequence[tuple[ResolvedTrial, RunDir]], todo: Sequence[ResolvedTrial]) -> dict[str, Resume]:
+    """For trials after a seal, the handover their run goes on from: the latest one recorded before the seal.
+
+    A handover the host did not record, or that changed since it wrote it, is not used:
+    the run is then trained from zero (the same organism).
+    """
+    first: dict[str, int] = {}
+    for t in todo:
+        if t.trainer == "population":
+            first[stream_key(t)] = min(first.get(stream_key(t), t.timesteps), t.timesteps)
+    found: dict[str, Resume] = {}
+    for t, rd in sorted(before, key=lambda pair: -pair[0].timesteps):
+        key = stream_key(t)
+        if key in found or key not in first or t.timesteps >= first[key] or t.trainer != "population":
+            continue
+        try:
+            data = rd.handover(handover_bound(t))
+        except RunDirError:
+            continue
+        if data is not None:
+            found[key] = Resume(data, t.timesteps)
+    return {t.trial_id: found[stream_key(t)] for t in todo if stream_key(t) in found}

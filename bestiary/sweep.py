@@ -27,7 +27,7 @@ from bestiary.organisms.finalize import TrialOutcome, begin, complete_early, fin
 from bestiary.organisms.ladder import geometric_ladder, geometric_timesteps
 from bestiary.organisms.rundir import RunDirError, Status, json_bytes, write_atomic
 from bestiary.organisms.staging import Job, SandboxOptions, StagedTrial, Unit, UnitResult
-from bestiary.populations import units_of
+from bestiary.populations import Resume, hand_over_points, resumes, units_of
 from bestiary.sandbox import Limits, SandboxUnavailable
 from bestiary.sandbox.result import timestamp
 from bestiary.sealing import is_before, seal
@@ -223,18 +223,29 @@ def run_sweep(
             before = [p for p in planned if is_before(sweep.forecast, p.trial)]
             after = [p for p in planned if not is_before(sweep.forecast, p.trial)]
             first = {p.trial.trial_id for p in before}
-            _drive(sweep, [p for p in todo if p.trial.trial_id in first], executor, heartbeat, emit, report)
+            # A run split by the seal is handed over at its last budget before it, and goes on after it.
+            handed = hand_over_points([p.trial for p in before], [p.trial for p in after])
+            _drive(sweep, [p for p in todo if p.trial.trial_id in first], executor, heartbeat, emit, report, handed)
             path, written = seal(sweep.forecast, root, before, after)
             emit("sealed", None, f"{path} ({'sealed now' if written else 'kept: it was sealed before'})")
             if not stop_after_seal:
-                _drive(sweep, [p for p in todo if p.trial.trial_id not in first], executor, heartbeat, emit, report)
+                rest = [p for p in todo if p.trial.trial_id not in first]
+                goes_on = resumes([(p.trial, p.run_dir) for p in before], [p.trial for p in rest])
+                _drive(sweep, rest, executor, heartbeat, emit, report, resume=goes_on)
     finally:
         heartbeat.stop()
     return report
 
 
 def _drive(
-    sweep: SweepSpec, todo: list[PlannedTrial], executor: Any, heartbeat: Heartbeat, emit: Event, report: SweepReport
+    sweep: SweepSpec,
+    todo: list[PlannedTrial],
+    executor: Any,
+    heartbeat: Heartbeat,
+    emit: Event,
+    report: SweepReport,
+    hand_over: frozenset[str] = frozenset(),
+    resume: dict[str, Resume] | None = None,
 ) -> None:
     """Claim, run, finalize and retry until every trial is done, failed for good, or finished by another sweep."""
     by_id = {p.trial.trial_id: p for p in todo}
@@ -252,7 +263,8 @@ def _drive(
                 claims[p.trial.trial_id] = claim
                 heartbeat.add(claim)
         # Populations in the first round; a trial that failed is retried alone.
-        units = units_of([by_id[tid].trial for tid in claims], singletons=not first_round)
+        trials = [by_id[tid].trial for tid in claims]
+        units = units_of(trials, singletons=not first_round, hand_over=hand_over, resume=resume)
         first_round = False
         rnd = _Round(by_id, claims, heartbeat, sweep.retries, emit, report, waiting)
         try:

@@ -22,9 +22,16 @@ from typing import Any
 
 from bestiary.organisms import rundir as R
 from bestiary.organisms.claims import Claim
-from bestiary.organisms.protocol import WORKER_FILE, package_versions
+from bestiary.organisms.protocol import HANDOVER, WORKER_FILE, package_versions
 from bestiary.organisms.rundir import RunDir, RunDirError, Status
-from bestiary.organisms.schemas import OutputError, check_metrics, check_train_log, check_weights, check_worker
+from bestiary.organisms.schemas import (
+    OutputError,
+    check_handover,
+    check_metrics,
+    check_train_log,
+    check_weights,
+    check_worker,
+)
 from bestiary.organisms.spec import ResolvedTrial
 from bestiary.organisms.staging import Job, StagedTrial, Unit, UnitResult
 
@@ -122,6 +129,11 @@ def _judge(job: Job, unit: Unit, result: UnitResult, staged: StagedTrial) -> tup
             check_weights(files[R.WEIGHTS_PATH], files[R.ARCHITECTURE_PATH], trial)
             check_train_log(files[R.TRAIN_LOG])
             out |= {rel: files[rel] for rel in (R.WEIGHTS_PATH, R.ARCHITECTURE_PATH, R.TRAIN_LOG)}
+            if HANDOVER in files:  # only where the host asked for one
+                if trial.trial_id not in unit.hand_over:
+                    raise OutputError(f"{HANDOVER} was not asked for")
+                check_handover(files[HANDOVER], trial)
+                out[HANDOVER] = files[HANDOVER]
         if unit.command == "evaluate" or unit.evaluate:
             if R.METRICS not in files:
                 raise OutputError("metrics.json is missing")

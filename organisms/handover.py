@@ -24,14 +24,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from bestiary.organisms.protocol import HANDOVER_FORMAT as FORMAT
 from bestiary.organisms.protocol import TRAIN_COLUMNS
 
 if TYPE_CHECKING:
     from bestiary.organisms.population import Population
-
-FORMAT = "bestiary-handover/1"
-#: The file's name in a run directory and in a unit's staging directory.
-HANDOVER = "handover.safetensors"
 
 
 class HandoverError(ValueError):

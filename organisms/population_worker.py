@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bestiary.organisms.protocol import TRAIN_COLUMNS, WORKER_FILE, package_versions
+from bestiary.organisms.protocol import HANDOVER, TRAIN_COLUMNS, WORKER_FILE, package_versions
 
 _SHAPE = ("algo", "width", "depth", "activation", "n_envs", "obs_dim", "n_actions", "hyperparameters")
 
@@ -48,7 +48,9 @@ def run_population(staging: Path, unit: dict[str, Any]) -> int:
     import torch
 
     from bestiary.organisms.evaluate import evaluate
-    from bestiary.organisms.files import save_organism
+    from bestiary.organisms.files import save_organism, write_atomic
+    from bestiary.organisms.handover import HandoverError
+    from bestiary.organisms.handover import save as save_handover
     from bestiary.organisms.population import Member, Population
     from bestiary.organisms.spec import ResolvedTrial
     from bestiary.organisms.train import architecture_json
@@ -65,22 +67,41 @@ def run_population(staging: Path, unit: dict[str, Any]) -> int:
     members: list[Member] = []
     slot: dict[tuple, int] = {}
     checkpoints: dict[int, list[int]] = {}
+    handovers: dict[int, Path] = {}  # slot → the handover file its training run goes on from
+    sources, hand_over = unit.get("from", {}), set(unit.get("hand_over", []))
     for t in trials:
         key = _stream(t)
         if key not in slot:
             slot[key] = len(members)
             members.append(Member(t.env_id, dict(t.env_kwargs), t.seed, t.oversight))
         checkpoints.setdefault(slot[key], []).append(t.timesteps)
+        if t.trial_id in sources:
+            handovers[slot[key]] = staging / t.trial_id / sources[t.trial_id] / HANDOVER
+    shape = json.loads(shapes.pop())  # the one shape (checked above): a handover must be of it and of its run
+    identity = {slot[_stream(t)]: {"stream": list(_stream(t)), "shape": shape} for t in trials}
     first = trials[0]
-    pop = Population(members, first.width, first.depth, first.activation, first.n_envs, dict(first.hyperparameters))
+
+    def population() -> Population:
+        hp = dict(first.hyperparameters)
+        return Population(members, first.width, first.depth, first.activation, first.n_envs, hp)
+
+    pop, resumed_from, note = population(), None, None
+    if handovers:
+        try:
+            resumed_from = _resume(pop, handovers, identity, checkpoints)
+        except (HandoverError, OSError) as exc:  # the run is trained from zero instead: the same organisms
+            pop, note = population(), f"trained from zero: the handover was refused: {exc}"[:1000]
     start = time.perf_counter()
     failed = 0
 
-    def finish(t: ResolvedTrial, state: dict[str, torch.Tensor], rows: list[dict[str, float]], alive: bool) -> int:
+    def finish(
+        t: ResolvedTrial, i: int, state: dict[str, torch.Tensor], rows: list[dict[str, float]], alive: bool
+    ) -> int:
         """Save, evaluate and report one organism (at its checkpoint, while the others train on)."""
         trial_dir = staging / t.trial_id
         seconds = time.perf_counter() - start
         info: dict[str, Any] = {"versions": package_versions(), "started": start, "population": pop.P}
+        info |= {"resumed_from": resumed_from, "handover": note}
         try:
             if not alive:
                 raise FloatingPointError("a parameter became non-finite (nan or inf) during training")
@@ -91,8 +112,13 @@ def run_population(staging: Path, unit: dict[str, Any]) -> int:
                 training_seconds=seconds,
                 timesteps=pop.num_timesteps,
                 params_torch=params,
-                steps_per_second=pop.num_timesteps / seconds,
+                steps_per_second=(pop.num_timesteps - pop.start_timesteps) / seconds,
             )
+            if t.trial_id in hand_over:  # written before the host hears the organism is done
+                try:
+                    write_atomic(trial_dir / HANDOVER, save_handover(pop, i, identity[i]))
+                except (ValueError, OSError) as exc:  # the next process trains the run from zero
+                    info["handover"] = f"not written: {exc}"[:1000]
             if unit["evaluate"]:
                 began = time.perf_counter()
                 _write_json(trial_dir / "metrics.json", evaluate(evaluation_model(t, state), t))
@@ -114,7 +140,7 @@ def run_population(staging: Path, unit: dict[str, Any]) -> int:
         state, rows, alive = pop.policy.state_dict_of(i), list(pop.curves[i].rows), bool(pop.alive[i])
         for t in trials:
             if slot[_stream(t)] == i and t.timesteps == timesteps:
-                failed += finish(t, state, rows, alive)
+                failed += finish(t, i, state, rows, alive)
 
     pop.learn(checkpoints, on_checkpoint)
     return 1 if failed else 0
@@ -127,6 +153,21 @@ def evaluation_model(trial: Any, state: dict[str, Any]) -> Any:
     model = build_model(trial, make_training_env(trial), trainable=False)
     model.policy.load_state_dict(state)
     return model
+
+
+def _resume(pop: Any, files: dict[int, Path], identity: dict[int, Any], checkpoints: dict[int, list[int]]) -> int:
+    """Put every organism back where its handover left it; return the timesteps it goes on from.
+
+    Raises:
+        HandoverError: If a handover is not its organism's, not all organisms have one at one
+            point, or a budget asked for is not beyond it.
+    """
+    from bestiary.organisms.handover import HandoverError, load, restore
+
+    restore(pop, {i: load(path.read_bytes(), pop, i, identity[i]) for i, path in files.items()})
+    if any(budget <= pop.num_timesteps for budgets in checkpoints.values() for budget in budgets):
+        raise HandoverError(f"a budget asked for is not beyond the handover's {pop.num_timesteps:,} timesteps")
+    return int(pop.num_timesteps)
 
 
 def _stream(t: Any) -> tuple:

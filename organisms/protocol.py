@@ -10,6 +10,10 @@ PROGRESS_PREFIX = "@progress "
 UNIT_FILE = "unit.json"
 #: Per organism, the worker's facts: versions, timings, and an error if that organism failed.
 WORKER_FILE = "worker.json"
+#: Per organism, when the host asks for it: the training run's whole state at this budget, so that a later
+#: process trains it on instead of from zero (see :mod:`bestiary.organisms.handover`).
+HANDOVER = "handover.safetensors"
+HANDOVER_FORMAT = "bestiary-handover/1"
 #: Columns of ``train.csv``, one row per rollout.
 TRAIN_COLUMNS: tuple[str, ...] = (
     "timesteps",

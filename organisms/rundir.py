@@ -10,6 +10,8 @@
       metrics.json   evaluation (written by the host after checking the sandbox's copy)
       train.csv      the learning curve (likewise)
       organism/      weights (safetensors) + architecture.json (likewise)
+      handover.safetensors  the training run's whole state at this budget, when a sweep's sealed
+                     forecast split the run here (likewise; read only by the sandbox that trains it on)
       audit.jsonl    sandbox audit records, appended by the host
       claim.json     who is running the trial now (see :mod:`bestiary.organisms.claims`)
 
@@ -33,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bestiary.organisms.errors import OrganismFileError
 from bestiary.organisms.files import ARCHITECTURE, ORGANISM_DIR, WEIGHTS
+from bestiary.organisms.protocol import HANDOVER
 from bestiary.organisms.spec import ResolvedTrial
 from bestiary.sandbox.outputs import MalformedOutputError, UnsafeOutputError, parse_json, read_output
 from bestiary.sandbox.result import append_audit
@@ -46,8 +49,8 @@ AUDIT = "audit.jsonl"
 CLAIM = "claim.json"
 WEIGHTS_PATH = f"{ORGANISM_DIR}/{WEIGHTS}"
 ARCHITECTURE_PATH = f"{ORGANISM_DIR}/{ARCHITECTURE}"
-#: The outputs a trained and evaluated organism has, relative to its run directory.
-OUTPUTS = (METRICS, TRAIN_LOG, WEIGHTS_PATH, ARCHITECTURE_PATH)
+#: The outputs a trained and evaluated organism has, relative to its run directory (the handover when asked for).
+OUTPUTS = (METRICS, TRAIN_LOG, WEIGHTS_PATH, ARCHITECTURE_PATH, HANDOVER)
 
 State = Literal["pending", "running", "done", "failed"]
 #: Why a trial is not done (besides the sandbox's reasons: error, oom, cpu_limit, timeout, pids_limit, setup_failed).
@@ -254,6 +257,18 @@ class RunDir:
                 f"{self.path} has no trained organism (status.json records no {WEIGHTS_PATH}); train it first"
             )
         return {rel: self.verified(rel) for rel in (WEIGHTS_PATH, ARCHITECTURE_PATH)}
+
+    def handover(self, max_bytes: int) -> bytes | None:
+        """The training run's handover state at this organism, verified; None if the host recorded none.
+
+        Raises:
+            TamperedError: If it was changed since the host wrote it.
+        """
+        try:
+            recorded = HANDOVER in self.status().outputs
+        except RunDirError:
+            return None
+        return self.verified(HANDOVER, max_bytes) if recorded else None
 
     # ------------------------------------------------------------------ writing
     def create(self) -> None:

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from bestiary.organisms.protocol import TRAIN_COLUMNS
+from bestiary.organisms.protocol import HANDOVER, HANDOVER_FORMAT, TRAIN_COLUMNS
 from bestiary.organisms.spec import ResolvedTrial
 from bestiary.sandbox.outputs import MalformedOutputError, parse_json
 
@@ -100,6 +100,8 @@ class WorkerFacts(_Strict):
     steps_per_second: float | None = Field(None, ge=0)
     evaluation_seconds: float | None = Field(None, ge=0)
     population: int | None = Field(None, ge=1, le=100_000)
+    resumed_from: int | None = Field(None, ge=0, le=10**12)
+    handover: str | None = Field(None, max_length=1000)
     error: str | None = Field(None, max_length=4000)
     traceback: str | None = Field(None, max_length=4000)
     reason: Literal["nan", "error"] | None = None
@@ -195,44 +197,71 @@ def check_weights(weights: bytes, architecture: bytes, trial: ResolvedTrial) -> 
             raise OutputError(f"architecture.json: {key} is {getattr(arch, key)!r}, the trial's is {value!r}")
     if hashlib.sha256(weights).hexdigest() != arch.weights_sha256:
         raise OutputError("weights.safetensors: its SHA-256 is not the one architecture.json records")
-    if len(weights) < 8:
-        raise OutputError("weights.safetensors: shorter than a safetensors header")
-    n = int.from_bytes(weights[:8], "little")
-    if not 2 <= n <= min(len(weights) - 8, 16 * 1024 * 1024):
-        raise OutputError(f"weights.safetensors: header length {n} does not fit the file ({len(weights)} bytes)")
+    floats = _tensor_count(weights, "weights.safetensors")[1]
+    # A DQN policy's state holds its target network too; an LSTM's size is not on the ladder.
+    allowed = {trial.params, 2 * trial.params} if trial.algo == "dqn" else {trial.params}
+    if trial.algo != "recurrent_ppo" and floats not in allowed:
+        raise OutputError(f"weights.safetensors: {floats:,} parameters, the trial's architecture has {trial.params:,}")
+    return arch
+
+
+def _tensor_count(data: bytes, name: str, max_tensors: int = 4096) -> tuple[dict[str, Any], int]:
+    """An honest safetensors header (bounded JSON whose tensors exactly tile the data): it, and the float count.
+
+    Raises:
+        OutputError: Saying what is wrong.
+    """
+    if len(data) < 8:
+        raise OutputError(f"{name}: shorter than a safetensors header")
+    n = int.from_bytes(data[:8], "little")
+    if not 2 <= n <= min(len(data) - 8, 16 * 1024 * 1024):
+        raise OutputError(f"{name}: header length {n} does not fit the file ({len(data)} bytes)")
     try:
-        header = parse_json(weights[8 : 8 + n], max_bytes=16 * 1024 * 1024, max_depth=4)
+        header = parse_json(data[8 : 8 + n], max_bytes=16 * 1024 * 1024, max_depth=4)
     except MalformedOutputError as exc:
-        raise OutputError(f"weights.safetensors header: {exc}") from exc
-    if not isinstance(header, dict) or len(header) > 4096:
-        raise OutputError("weights.safetensors header: not a table of at most 4096 tensors")
+        raise OutputError(f"{name} header: {exc}") from exc
+    if not isinstance(header, dict) or len(header) > max_tensors:
+        raise OutputError(f"{name} header: not a table of at most {max_tensors} tensors")
     spans, floats = [], 0
-    for name, t in header.items():
-        if name == "__metadata__":
+    for key, t in header.items():
+        if key == "__metadata__":
             continue
         if not (isinstance(t, dict) and set(t) == {"dtype", "shape", "data_offsets"} and t["dtype"] in _DTYPE_BYTES):
-            raise OutputError(f"weights.safetensors: tensor {name[:60]!r} is not described as safetensors describes")
+            raise OutputError(f"{name}: tensor {key[:60]!r} is not described as safetensors describes")
         shape, (a, b) = t["shape"], t["data_offsets"]
         if not (isinstance(shape, list) and all(isinstance(d, int) and 0 <= d < 2**31 for d in shape)):
-            raise OutputError(f"weights.safetensors: tensor {name[:60]!r} has an invalid shape")
+            raise OutputError(f"{name}: tensor {key[:60]!r} has an invalid shape")
         count = math.prod(shape)
         if b - a != count * _DTYPE_BYTES[t["dtype"]]:
-            raise OutputError(f"weights.safetensors: tensor {name[:60]!r}'s byte range does not match its shape")
+            raise OutputError(f"{name}: tensor {key[:60]!r}'s byte range does not match its shape")
         spans.append((a, b))
         floats += count if t["dtype"].startswith(("F", "BF")) else 0
     spans.sort()
     end = 0
     for a, b in spans:
         if a != end:
-            raise OutputError("weights.safetensors: tensors overlap or leave gaps")
+            raise OutputError(f"{name}: tensors overlap or leave gaps")
         end = b
-    if end != len(weights) - 8 - n:
-        raise OutputError("weights.safetensors: the tensors do not fill the file")
-    # A DQN policy's state holds its target network too; an LSTM's size is not on the ladder.
-    allowed = {trial.params, 2 * trial.params} if trial.algo == "dqn" else {trial.params}
-    if trial.algo != "recurrent_ppo" and floats not in allowed:
-        raise OutputError(f"weights.safetensors: {floats:,} parameters, the trial's architecture has {trial.params:,}")
-    return arch
+    if end != len(data) - 8 - n:
+        raise OutputError(f"{name}: the tensors do not fill the file")
+    return header, floats
+
+
+def check_handover(data: bytes, trial: ResolvedTrial) -> None:
+    """A handover file's header: honest safetensors of the handover format (its size is bounded when read back).
+
+    Its contents are read only inside the next sandbox, which checks every tensor.
+
+    Raises:
+        OutputError: Saying what is wrong.
+    """
+    header, _ = _tensor_count(data, HANDOVER, max_tensors=512)
+    meta = header.get("__metadata__")
+    if not (isinstance(meta, dict) and meta.get("format") == HANDOVER_FORMAT):
+        raise OutputError(f"{HANDOVER}: not a {HANDOVER_FORMAT} file")
+    tensors = 4 * (trial.depth + 1)  # weights and biases of actor and critic, each of depth + 1 layers
+    if f"param.{tensors - 1}" not in header or f"param.{tensors}" in header:
+        raise OutputError(f"{HANDOVER}: its parameters are not those of the trial's {trial.depth}-layer networks")
 
 
 def check_train_log(data: bytes, max_rows: int = 1_000_000) -> None:

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from bestiary.organisms import rundir as R
-from bestiary.organisms.protocol import PROGRESS_PREFIX, UNIT_FILE, WORKER_FILE
+from bestiary.organisms.protocol import HANDOVER, PROGRESS_PREFIX, UNIT_FILE, WORKER_FILE
 from bestiary.organisms.spec import ResolvedTrial
 from bestiary.sandbox import Launch, Limits, Policy, get_backend, quota
 from bestiary.sandbox.base import resolve_policy, sandbox_uid_for
@@ -41,6 +41,7 @@ DECLARED: dict[str, int] = {
     R.ARCHITECTURE_PATH: 64 * 1024,
     R.WEIGHTS_PATH: 512 * 1024 * 1024,  # tightened per organism from its parameter count
     WORKER_FILE: 256 * 1024,
+    HANDOVER: 1024 * 1024 * 1024,  # tightened per organism, like the weights
 }
 SOURCE_DIR = "source"
 
@@ -50,6 +51,11 @@ def weights_bound(params: int) -> int:
     return 8 * params + 1024 * 1024
 
 
+def handover_bound(trial: ResolvedTrial) -> int:
+    """Most bytes a handover file may take: weights and Adam's two moments, the environment copies, the curve."""
+    return 3 * weights_bound(trial.params) + trial.n_envs * 1024 * 1024 + 64 * 1024 * 1024
+
+
 @dataclass(frozen=True)
 class Job:
     """One organism's part of a unit.
@@ -57,11 +63,14 @@ class Job:
     Attributes:
         trial: The resolved trial.
         source: The organism to start from (continued training) or to evaluate: its
-            verified files, relative path → bytes.
+            verified files, relative path → bytes; for the population trainer, the handover
+            (:data:`HANDOVER`) of the same training run at a smaller budget, to train on from.
+        resumes_at: The timesteps of that handover (0: the run starts from zero).
     """
 
     trial: ResolvedTrial
     source: dict[str, bytes] | None = None
+    resumes_at: int = 0
 
 
 @dataclass(frozen=True)
@@ -89,6 +98,8 @@ class Unit:
         evaluate: Evaluate after training.
         trainer: ``sb3`` (one organism at a time, stable-baselines3) or ``population``.
         seconds: For ``benchmark``, how long to train in all.
+        hand_over: Trials at whose budget the population writes the training run's whole state
+            (:data:`HANDOVER`), because a later unit trains the run on from there.
     """
 
     command: str
@@ -96,6 +107,7 @@ class Unit:
     evaluate: bool = True
     trainer: str = "sb3"
     seconds: float = 0.0
+    hand_over: frozenset[str] = frozenset()
 
     @property
     def trial_ids(self) -> list[str]:
@@ -111,6 +123,7 @@ class Unit:
             "trials": self.trial_ids,
             "from": {j.trial.trial_id: SOURCE_DIR for j in self.jobs if j.source},
             "seconds": self.seconds,
+            "hand_over": sorted(self.hand_over & set(self.trial_ids)),
         }
 
 
@@ -190,6 +203,8 @@ def read_trial(job: Job, unit_dir: Path) -> StagedTrial:
     for rel, bound in DECLARED.items():
         if rel == R.WEIGHTS_PATH:
             bound = min(bound, weights_bound(job.trial.params))
+        elif rel == HANDOVER:
+            bound = min(bound, handover_bound(job.trial))
         try:
             staged.files[rel] = read_output(unit_dir / tid, rel, bound)
         except FileNotFoundError:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from bestiary.organisms import TrialSpec, resolve
-from bestiary.populations import max_population, unit_cost, units_of
+from bestiary.organisms.protocol import HANDOVER
+from bestiary.populations import Resume, hand_over_points, max_population, unit_cost, units_of
 
 
 def _trials(widths: list[int], seeds: int, budgets: list[int]) -> list:
@@ -36,3 +37,26 @@ def test_the_longest_units_come_first() -> None:
     # A stream is paid once, at its largest budget, not once per budget.
     one = units_of(_trials([2], seeds=1, budgets=[10_000, 40_000]))[0]
     assert unit_cost(one) == unit_cost(units_of(_trials([2], seeds=1, budgets=[40_000]))[0])
+
+
+def test_runs_split_by_a_seal_are_handed_over_at_their_last_budget_before_it() -> None:
+    trials = _trials([2], seeds=2, budgets=[10_000, 30_000, 90_000])
+    before, after = [t for t in trials if t.timesteps <= 30_000], [t for t in trials if t.timesteps > 30_000]
+    handed = hand_over_points(before, after)
+    assert handed == {t.trial_id for t in before if t.timesteps == 30_000}
+    (unit,) = units_of(before, hand_over=handed)
+    assert unit.hand_over == handed and unit.manifest()["hand_over"] == sorted(handed)
+    assert hand_over_points(before, []) == frozenset()  # a run the seal does not split is not handed over
+
+
+def test_runs_that_go_on_are_grouped_apart_carry_their_handover_once_and_cost_the_rest() -> None:
+    trials = _trials([2], seeds=3, budgets=[90_000, 270_000])
+    resumed = {t.trial_id: Resume(b"state-%d" % t.seed, 30_000) for t in trials if t.seed < 2}
+    units = units_of(trials, resume=resumed)
+    assert len(units) == 2  # the two runs going on from 30,000 steps, and the one from zero
+    going_on = next(u for u in units if any(j.source for j in u.jobs))
+    assert {j.trial.seed for j in going_on.jobs} == {0, 1}
+    sources = [j.source for j in going_on.jobs if j.source]
+    assert sorted(s[HANDOVER] for s in sources) == [b"state-0", b"state-1"]  # once per run
+    fresh = next(u for u in units if u is not going_on)
+    assert unit_cost(going_on) == 2 * unit_cost(fresh) * (270_000 - 30_000) / 270_000

@@ -47,6 +47,8 @@ class Case:
     code: str
     reason: str  # the trial's reason at the end: ok, malformed_output, nan, error
     real: bool = True
+    hand_over: bool = False  # the host asks for the training run's handover state
+    detail: str = ""  # what the host's reason must say
 
 
 CASES = [
@@ -117,6 +119,19 @@ CASES = [
         "error",
         real=False,
     ),
+    Case(
+        "handover_not_asked_for",
+        "open(P + '/handover.safetensors', 'wb').write(open(P + '/organism/weights.safetensors', 'rb').read())",
+        "malformed_output",
+        detail="handover.safetensors was not asked for",
+    ),
+    Case(
+        "handover_of_another_format",
+        "open(P + '/handover.safetensors', 'wb').write(open(P + '/organism/weights.safetensors', 'rb').read())",
+        "malformed_output",
+        hand_over=True,
+        detail="not a bestiary-handover/1 file",
+    ),
     Case("worker_reports_nan", "dump('worker.json', {'error': 'the loss became nan', 'reason': 'nan'})", "nan"),
 ]
 
@@ -142,7 +157,7 @@ def run_case(case: Case, workdir: Path, monkeypatch: pytest.MonkeyPatch) -> tupl
     trial = resolve(tiny())
     rd = RunDir(workdir / "runs" / "s" / trial.trial_id)
     job = Job(trial)
-    unit = Unit("train", (job,), evaluate=True)
+    unit = Unit("train", (job,), evaluate=True, hand_over=frozenset({trial.trial_id} if case.hand_over else ()))
     status = begin(rd, trial)
     result = run_unit(unit, workdir / "runs" / "s" / ".staging", SandboxOptions())
     return rd, finalize(rd, job, unit, result, status)
@@ -152,6 +167,7 @@ def run_case(case: Case, workdir: Path, monkeypatch: pytest.MonkeyPatch) -> tupl
 def test_hostile_output(case: Case, workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     rd, outcome = run_case(case, workdir, monkeypatch)
     assert outcome.reason == case.reason, (outcome.detail, outcome.stderr_tail[-1500:])
+    assert case.detail in outcome.detail
     status = rd.status()
     assert status.state == ("done" if case.reason == "ok" else "failed") and status.attempts == 1
     card = rd.card()
