@@ -81,6 +81,11 @@ def stream_key(trial: ResolvedTrial) -> str:
     return json.dumps([trial.env_id, trial.env_kwargs, trial.seed, trial.oversight], sort_keys=True)
 
 
+def run_key(trial: ResolvedTrial) -> str:
+    """One training run: its shape and its stream (a stream's key alone is shared by every width)."""
+    return shape_key(trial) + stream_key(trial)
+
+
 def units_of(
     trials: Sequence[ResolvedTrial],
     evaluate: bool = True,
@@ -101,10 +106,10 @@ def units_of(
     resume = resume or {}
     units = [Unit("train", (Job(t),), evaluate=evaluate, trainer="sb3") for t in trials if t.trainer == "sb3"]
     population = [t for t in trials if t.trainer == "population"]
-    points = {stream_key(t): resume[t.trial_id] for t in population if t.trial_id in resume}
+    points = {run_key(t): resume[t.trial_id] for t in population if t.trial_id in resume}
     groups: dict[tuple[str, int], dict[str, list[ResolvedTrial]]] = {}
     for t in population:  # runs going on from one point are grouped apart from the others
-        point = points.get(stream_key(t))
+        point = points.get(run_key(t))
         key = (shape_key(t), point.timesteps if point else 0)
         groups.setdefault(key, {}).setdefault(stream_key(t), []).append(t)
     for streams in groups.values():
@@ -115,7 +120,7 @@ def units_of(
             chosen = members[k::parts]  # even sizes, and every budget of a stream in one part
             jobs = []
             for stream in chosen:
-                point = points.get(stream_key(stream[0]))
+                point = points.get(run_key(stream[0]))
                 if point is None:
                     jobs += [Job(t) for t in stream]
                 else:  # the handover goes with the run's first trial here
@@ -151,10 +156,10 @@ def describe(units: Sequence[Unit]) -> dict[str, Any]:
 
 def hand_over_points(before: Sequence[ResolvedTrial], after: Sequence[ResolvedTrial]) -> frozenset[str]:
     """The trials before a seal at whose budget a population writes its run's state: each split run's largest."""
-    split = {stream_key(t) for t in after if t.trainer == "population"}
+    split = {run_key(t) for t in after if t.trainer == "population"}
     last: dict[str, ResolvedTrial] = {}
     for t in before:
-        key = stream_key(t)
+        key = run_key(t)
         if t.trainer == "population" and key in split and (key not in last or t.timesteps > last[key].timesteps):
             last[key] = t
     return frozenset(t.trial_id for t in last.values())
@@ -169,10 +174,10 @@ def resumes(before: Sequence[tuple[ResolvedTrial, RunDir]], todo: Sequence[Resol
     first: dict[str, int] = {}
     for t in todo:
         if t.trainer == "population":
-            first[stream_key(t)] = min(first.get(stream_key(t), t.timesteps), t.timesteps)
+            first[run_key(t)] = min(first.get(run_key(t), t.timesteps), t.timesteps)
     found: dict[str, Resume] = {}
     for t, rd in sorted(before, key=lambda pair: -pair[0].timesteps):
-        key = stream_key(t)
+        key = run_key(t)
         if key in found or key not in first or t.timesteps >= first[key] or t.trainer != "population":
             continue
         try:
@@ -181,4 +186,4 @@ def resumes(before: Sequence[tuple[ResolvedTrial, RunDir]], todo: Sequence[Resol
             continue
         if data is not None:
             found[key] = Resume(data, t.timesteps)
-    return {t.trial_id: found[stream_key(t)] for t in todo if stream_key(t) in found}
+    return {t.trial_id: found[run_key(t)] for t in todo if run_key(t) in found}

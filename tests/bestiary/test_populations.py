@@ -40,20 +40,21 @@ def test_the_longest_units_come_first() -> None:
 
 
 def test_runs_split_by_a_seal_are_handed_over_at_their_last_budget_before_it() -> None:
-    trials = _trials([2], seeds=2, budgets=[10_000, 30_000, 90_000])
+    trials = _trials([2, 8], seeds=2, budgets=[10_000, 30_000, 90_000])  # runs of two widths share seeds
     before, after = [t for t in trials if t.timesteps <= 30_000], [t for t in trials if t.timesteps > 30_000]
     handed = hand_over_points(before, after)
-    assert handed == {t.trial_id for t in before if t.timesteps == 30_000}
-    (unit,) = units_of(before, hand_over=handed)
-    assert unit.hand_over == handed and unit.manifest()["hand_over"] == sorted(handed)
+    assert handed == {t.trial_id for t in before if t.timesteps == 30_000} and len(handed) == 4
+    for unit in units_of(before, hand_over=handed):
+        assert unit.hand_over == handed & set(unit.trial_ids) and len(unit.manifest()["hand_over"]) == 2
     assert hand_over_points(before, []) == frozenset()  # a run the seal does not split is not handed over
 
 
 def test_runs_that_go_on_are_grouped_apart_carry_their_handover_once_and_cost_the_rest() -> None:
     trials = _trials([2], seeds=3, budgets=[90_000, 270_000])
     resumed = {t.trial_id: Resume(b"state-%d" % t.seed, 30_000) for t in trials if t.seed < 2}
-    units = units_of(trials, resume=resumed)
-    assert len(units) == 2  # the two runs going on from 30,000 steps, and the one from zero
+    units = units_of(trials + _trials([8], seeds=3, budgets=[90_000]), resume=resumed)
+    assert len(units) == 3  # the width-8 runs (whose seeds are the same) start from zero
+    units = [u for u in units if u.jobs[0].trial.width == 2]  # the two runs going on from 30,000 steps, and one
     going_on = next(u for u in units if any(j.source for j in u.jobs))
     assert {j.trial.seed for j in going_on.jobs} == {0, 1}
     sources = [j.source for j in going_on.jobs if j.source]
