@@ -175,7 +175,12 @@ class ForecastSpec(_Model):
     params: int | None = Field(
         None, gt=0, description="Organisms of at most this many parameters are trained before the forecast."
     )
-    timesteps: int | None = Field(None, gt=0, description="... and of at most this many training timesteps.")
+    timesteps: int | None = Field(
+        None,
+        gt=0,
+        description="... and of at most this many training timesteps (a population's training run cut here goes "
+        "on after the seal from its state at the cut, not from zero).",
+    )
     tau: float = Field(0.5, gt=0, lt=1, description="Danger level of the forecast behaviour.")
 
     @model_validator(mode="after")
