@@ -49,6 +49,10 @@ from bestiary.envs.simulator import Simulator, regime_code
 from bestiary.organisms.errors import OrganismError
 from bestiary.organisms.stacked import StackedAdam, StackedPolicy
 
+#: Inputs and hidden layers are stored padded to a multiple of this many units (MKL's products are
+#: much faster on such sizes; the padding computes nothing: organisms/stacked.py).
+PAD = 16
+
 #: PPO hyperparameters the population trainer implements (SB3's names), with SB3's defaults.
 SUPPORTED = {
     "n_steps": 2048, "batch_size": 64, "n_epochs": 10, "learning_rate": 3e-4, "ent_coef": 0.0, "gamma": 0.99,
@@ -115,10 +119,19 @@ class Population:
         activation: ``relu`` or ``tanh``.
         n_envs: Environment copies per organism.
         hp: PPO hyperparameters (SB3 names; see :data:`SUPPORTED`).
+        pad: Networks stored padded to a multiple of this many units (the same arithmetic on
+            the real units; see :class:`~bestiary.organisms.stacked.StackedMLP`).
     """
 
     def __init__(
-        self, members: list[Member], width: int, depth: int, activation: str, n_envs: int, hp: dict[str, Any]
+        self,
+        members: list[Member],
+        width: int,
+        depth: int,
+        activation: str,
+        n_envs: int,
+        hp: dict[str, Any],
+        pad: int = PAD,
     ) -> None:
         torch.set_num_threads(1)
         keep_freed_memory()
@@ -142,7 +155,8 @@ class Population:
         self.order = np.concatenate([idx for _, idx in self.sims])  # population slot of each simulator block
         self.obs_dim = int(definition.observation_space.shape[0])  # type: ignore[index]
         self.n_actions = int(definition.action_space.n)  # type: ignore[attr-defined]
-        self.policy = StackedPolicy(self.obs_dim, self.n_actions, width, depth, activation, self.generators)
+        self.policy = StackedPolicy(self.obs_dim, self.n_actions, width, depth, activation, self.generators, pad)
+        self.features = self.policy.in_features  # observations zero-padded to this many
         self.optimizer = StackedAdam(self.policy.parameters(), lr=self.hp["learning_rate"], eps=1e-5)
         self.num_timesteps = 0
         self.alive = torch.ones(self.P, dtype=torch.bool)
@@ -161,10 +175,10 @@ class Population:
         raise IndexError(f"no organism {i} in a population of {self.P}")
 
     def _gather_obs(self, blocks: list[np.ndarray]) -> torch.Tensor:
-        """Simulator blocks → ``(P, n_envs, obs_dim)`` in population order."""
+        """Simulator blocks → ``(P, n_envs, features)`` in population order, zero-padded."""
         obs = np.concatenate(blocks).reshape(len(self.order), self.n_envs, -1)
-        out = np.empty_like(obs)
-        out[self.order] = obs
+        out = np.zeros((len(self.order), self.n_envs, self.features), dtype=np.float32)
+        out[self.order, :, : obs.shape[2]] = obs
         return torch.from_numpy(out)
 
     # ----------------------------------------------------------------- rollout
@@ -174,7 +188,7 @@ class Population:
         gumbel = torch.stack([torch.rand(n_steps, A, E_, generator=g) for g in self.generators], 1)
         gumbel = -torch.log(-torch.log(gumbel.clamp_min(1e-20)))
         buf = {
-            "obs": torch.empty(n_steps, P, E_, self.obs_dim),
+            "obs": torch.empty(n_steps, P, E_, self.features),
             "actions": torch.empty(n_steps, P, E_, dtype=torch.long),
             "rewards": torch.empty(n_steps, P, E_),
             "starts": torch.empty(n_steps, P, E_),
@@ -185,7 +199,7 @@ class Population:
         for step in range(n_steps):
             obs = self._obs
             with torch.no_grad():
-                features = obs.transpose(1, 2)  # feature-major (P, obs_dim, n_envs): see stacked.py
+                features = obs.transpose(1, 2)  # feature-major (P, features, n_envs): see stacked.py
                 logits = self.policy.actor(features)
                 values = self.policy.critic(features).squeeze(1)
                 actions = (logits + gumbel[step]).max(1).indices  # (argmax over a short dim is 30× slower)
@@ -229,8 +243,8 @@ class Population:
             # Every organism's copies at once, whichever were truncated: a product whose width depended on the
             # other organisms' truncations would round differently, and an organism would not be the same
             # alone as in a population.
-            x = torch.zeros(self.P, E_, self.obs_dim)
-            x[who, copy] = torch.from_numpy(term_obs)
+            x = torch.zeros(self.P, E_, self.features)
+            x[who, copy, : self.obs_dim] = torch.from_numpy(term_obs)
             with torch.no_grad():
                 v = self.policy.critic(x.transpose(1, 2))[who, 0, copy]
             rewards[who, copy] += gamma * v
@@ -277,8 +291,8 @@ class Population:
         hp = self.hp
         N = hp["n_steps"] * self.n_envs
         # SB3 flattens the buffer copy-major ([n_envs, n_steps] → N) before shuffling. Observations are
-        # kept as rows (P·N, obs_dim): a minibatch is one index_select, seen feature-major by transposing.
-        obs = buf["obs"].permute(1, 2, 0, 3).reshape(self.P * N, self.obs_dim)
+        # kept as rows (P·N, features): a minibatch is one index_select, seen feature-major by transposing.
+        obs = buf["obs"].permute(1, 2, 0, 3).reshape(self.P * N, self.features)
         flat = {k: v.permute(1, 2, 0).reshape(self.P, N) for k, v in buf.items() if k != "obs"}
         offsets = (torch.arange(self.P) * N).unsqueeze(1)
         for _ in range(hp["n_epochs"]):
@@ -287,7 +301,7 @@ class Population:
                 idx = perms[:, start : start + hp["batch_size"]]
                 mb = {k: v.gather(1, idx) for k, v in flat.items()}
                 rows = obs.index_select(0, (idx + offsets).reshape(-1))
-                mb["obs"] = rows.view(self.P, -1, self.obs_dim).transpose(1, 2)
+                mb["obs"] = rows.view(self.P, -1, self.features).transpose(1, 2)
                 self.gradients(mb)
                 self._clip_gradients(self.policy.grads())
                 self.optimizer.step()

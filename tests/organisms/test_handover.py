@@ -56,8 +56,8 @@ def test_a_handover_of_another_run_or_shape_is_refused() -> None:
     fresh = population()
     with pytest.raises(HandoverError, match="another training run"):
         load(files[0], fresh, 0, identity(1))
-    wider = Population(MEMBERS, 6, 2, "relu", 4, dict(HP))
-    with pytest.raises(HandoverError, match=r"param\.0 is torch.float32\[5, 10\], expected torch.float32\[6, 10\]"):
+    wider = Population(MEMBERS, 40, 2, "relu", 4, dict(HP))  # (stored padded to 16 and 48 units)
+    with pytest.raises(HandoverError, match=r"param\.0 is torch.float32\[16, 16\], expected torch.float32\[48, 16\]"):
         load(files[0], wider, 0, identity(0))
     with pytest.raises(HandoverError, match="unreadable"):
         load(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json}      ", fresh, 0, identity(0))

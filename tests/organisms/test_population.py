@@ -126,7 +126,8 @@ def test_an_organism_loads_into_sb3_and_acts_alike() -> None:
     with torch.no_grad():
         dist = model.policy.get_distribution(obs)
         sb3_logits, sb3_values = dist.distribution.logits, model.policy.predict_values(obs).squeeze(1)
-        x = obs.T.unsqueeze(0)
+        x = torch.zeros(1, pop.features, 10)  # the population's networks take observations zero-padded
+        x[0, : trial.obs_dim] = obs.T
         logits, values = pop.policy.actor(x)[0].T, pop.policy.critic(x)[0, 0]
     torch.testing.assert_close(torch.log_softmax(logits, 1), sb3_logits, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(values, sb3_values, rtol=1e-5, atol=1e-6)
@@ -151,16 +152,19 @@ def test_population_trials_train_in_the_sandbox_and_are_saved_like_sb3s(workdir)
 def test_stacked_adam_steps_bit_for_bit_as_torch_adam() -> None:
     g = torch.Generator().manual_seed(0)
     ours = [torch.randn(4, 3, 5, generator=g), torch.randn(4, 3, 1, generator=g)]
-    theirs = [p.clone().requires_grad_() for p in ours]
-    adam, reference = StackedAdam(ours, lr=3e-4, eps=1e-5), torch.optim.Adam(theirs, lr=3e-4, eps=1e-5)
+    fused, default = [p.clone().requires_grad_() for p in ours], [p.clone().requires_grad_() for p in ours]
+    adam = StackedAdam(ours, lr=3e-4, eps=1e-5)
+    references = torch.optim.Adam(fused, lr=3e-4, eps=1e-5, fused=True), torch.optim.Adam(default, lr=3e-4, eps=1e-5)
     for _ in range(5):
-        for a, b in zip(ours, theirs, strict=True):
+        for a, b, c in zip(ours, fused, default, strict=True):
             a.grad = torch.randn(a.shape, generator=g)
-            b.grad = a.grad.clone()
+            b.grad, c.grad = a.grad.clone(), a.grad.clone()
         adam.step()
-        reference.step()
-    for a, b in zip(ours, theirs, strict=True):
+        for reference in references:
+            reference.step()
+    for a, b, c in zip(ours, fused, default, strict=True):
         assert torch.equal(a, b.detach())
+        torch.testing.assert_close(a, c.detach(), rtol=0, atol=1e-6)  # the default path: rounding apart
 
 
 def test_a_population_process_does_not_import_torch_dynamo(workdir) -> None:  # type: ignore[no-untyped-def]
@@ -186,3 +190,21 @@ def test_a_population_process_does_not_import_torch_dynamo(workdir) -> None:  # 
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=workdir)
     assert out.returncode == 0, out.stderr[-2000:]
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_the_padding_of_the_networks_computes_nothing(activation: str) -> None:
+    padded = population([3, 4], activation=activation)  # width 5 and 10 inputs, stored as 16 and 16
+    plain = Population([Member(ENV, {}, s) for s in (3, 4)], 5, 2, activation, 16, dict(HP), pad=1)
+    assert padded.features == 16 and plain.features == padded.obs_dim
+    for pop in (padded, plain):
+        for _ in range(3):
+            pop.update(pop.collect())
+    for net in (padded.policy.actor, padded.policy.critic):
+        for k, (w, b) in enumerate(zip(net.weights, net.biases, strict=True)):
+            n_in, n_out = net.sizes[k], net.sizes[k + 1]
+            assert not w[:, n_out:].any() and not w[:, :, n_in:].any() and not b[:, n_out:].any()
+    for i in range(2):
+        ours, theirs = padded.policy.state_dict_of(i), plain.policy.state_dict_of(i)
+        for name, value in ours.items():
+            torch.testing.assert_close(value, theirs[name], rtol=1e-4, atol=1e-5)
