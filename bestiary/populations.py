@@ -30,9 +30,9 @@ from bestiary.organisms.spec import ResolvedTrial
 from bestiary.organisms.staging import Job, Unit, handover_bound
 
 #: Organisms per population by parameter count: (largest params, population size). From
-#: ``benchmarks/train_throughput.py``: throughput per organism stops growing past these
-#: sizes, and the population's activations stay within cache and a few hundred MiB.
-POPULATION_SIZES: tuple[tuple[int, int], ...] = ((3_000, 64), (30_000, 32), (300_000, 16))
+#: ``benchmarks/train_throughput.py``: the sizes at which a population trained fastest per
+#: organism (larger ones lose as their activations leave the cache).
+POPULATION_SIZES: tuple[tuple[int, int], ...] = ((3_000, 64), (30_000, 16), (300_000, 8))
 LARGEST_POPULATION = 8
 #: The per-sample cost that does not grow with the organism, in parameter-equivalents: environment
 #: stepping, sampling, the optimiser's bookkeeping (``benchmarks/train_throughput.py``: about 2 µs

@@ -293,7 +293,8 @@ class Population:
         # SB3 flattens the buffer copy-major ([n_envs, n_steps] → N) before shuffling. Observations are
         # kept as rows (P·N, features): a minibatch is one index_select, seen feature-major by transposing.
         obs = buf["obs"].permute(1, 2, 0, 3).reshape(self.P * N, self.features)
-        flat = {k: v.permute(1, 2, 0).reshape(self.P, N) for k, v in buf.items() if k != "obs"}
+        used = ("actions", "log_probs", "advantages", "returns")  # what the loss reads (no value clipping)
+        flat = {k: buf[k].permute(1, 2, 0).reshape(self.P, N) for k in used}
         offsets = (torch.arange(self.P) * N).unsqueeze(1)
         for _ in range(hp["n_epochs"]):
             perms = torch.stack([torch.randperm(N, generator=g) for g in self.generators])
