@@ -12,7 +12,10 @@ rollouts of ``n_steps`` × ``n_envs`` with the time-limit bootstrap, GAE(γ, λ)
 passes of shuffled minibatches of ``batch_size`` with per-minibatch advantage
 normalisation (unbiased std + 1e-8), the clipped surrogate, the value MSE (``vf_coef``),
 the entropy bonus (``ent_coef``), gradient norms clipped to ``max_grad_norm`` per organism,
-and Adam (eps 1e-5). The differences are in random streams only, so an organism is
+and Adam (eps 1e-5; torch's fused kernel, which rounds differently from the default one
+SB3 steps, by about 1e-6 after 300 steps). The networks are stored zero-padded to
+multiples of 16 units, which computes nothing but changes the order of sums (rounding
+again). Beyond rounding, the differences are in random streams only, so an organism is
 statistically, not bitwise, the one SB3 would train from the same seed:
 
 - actions are sampled by the Gumbel-max trick from uniforms drawn per rollout from the
