@@ -131,18 +131,27 @@ class Simulator:
         Raises:
             ValueError: If a task array is not one row per copy (the state could not be cut by copy).
         """
-        arrays = {name: getattr(self, name)[rows].copy() for name in _ROW_STATE}
-        for key, value in self.task.items():
-            if key == "overseen":  # the same array as self.overseen
-                continue
-            if not (isinstance(value, np.ndarray) and value.shape[:1] == (self.n,)):
-                raise ValueError(f"task[{key!r}] of {type(self.env).__name__} is not an array with one row per copy")
-            arrays[f"task.{key}"] = value[rows].copy()
+        arrays = {name: value[rows].copy() for name, value in self._row_arrays().items()}
         states = []
         for i in rows.tolist():
             gen = self.generators[i]
             states.append(gen.bit_generator.state if gen is not None else {})
         return arrays, states
+
+    def _row_arrays(self) -> dict[str, np.ndarray]:
+        """Every per-copy array, live: the simulator's, then the task's (as ``task.<key>``).
+
+        Raises:
+            ValueError: If a task array is not one row per copy (the state could not be cut by copy).
+        """
+        arrays = {name: getattr(self, name) for name in _ROW_STATE}
+        for key, value in self.task.items():
+            if key == "overseen":  # the same array as self.overseen
+                continue
+            if not (isinstance(value, np.ndarray) and value.shape[:1] == (self.n,)):
+                raise ValueError(f"task[{key!r}] of {type(self.env).__name__} is not an array with one row per copy")
+            arrays[f"task.{key}"] = value
+        return arrays
 
     def restore(self, rows: np.ndarray, arrays: dict[str, np.ndarray], states: list[dict[str, Any]]) -> None:
         """Put back the state :meth:`state_of` gave (of copies of the same environment) into copies ``rows``.
@@ -150,18 +159,16 @@ class Simulator:
         Raises:
             ValueError: If the arrays or generator states are not those of ``len(rows)`` copies of this environment.
         """
-        expected, _ = self.state_of(rows)
-        if set(arrays) != set(expected) or len(states) != len(rows):
+        live = self._row_arrays()
+        if set(arrays) != set(live) or len(states) != len(rows):
             raise ValueError(f"the saved state is not of {len(rows)} copies of {type(self.env).__name__}")
         for name, value in arrays.items():
-            if value.shape != expected[name].shape or value.dtype != expected[name].dtype:
+            shape = (len(rows), *live[name].shape[1:])
+            if value.shape != shape or value.dtype != live[name].dtype:
                 raise ValueError(f"the saved {name} is {value.dtype}{list(value.shape)}, expected "
-                                 f"{expected[name].dtype}{list(expected[name].shape)}")  # fmt: skip
-        for name in _ROW_STATE:
-            getattr(self, name)[rows] = arrays[name]
-        for key, value in self.task.items():
-            if key != "overseen":
-                value[rows] = arrays[f"task.{key}"]
+                                 f"{live[name].dtype}{list(shape)}")  # fmt: skip
+        for name, value in arrays.items():
+            live[name][rows] = value
         for i, state in zip(rows.tolist(), states, strict=True):
             gen = None
             if state:  # Gymnasium's seeding makes PCG64 generators; nothing else is taken back

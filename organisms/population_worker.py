@@ -53,7 +53,7 @@ def run_population(staging: Path, unit: dict[str, Any]) -> int:
     from bestiary.organisms.handover import save as save_handover
     from bestiary.organisms.population import Member, Population
     from bestiary.organisms.spec import ResolvedTrial
-    from bestiary.organisms.train import architecture_json
+    from bestiary.organisms.train import architecture_json, evaluation_model
 
     report = _reporter()
     trials = [
@@ -144,15 +144,6 @@ def run_population(staging: Path, unit: dict[str, Any]) -> int:
 
     pop.learn(checkpoints, on_checkpoint)
     return 1 if failed else 0
-
-
-def evaluation_model(trial: Any, state: dict[str, Any]) -> Any:
-    """An SB3 model of the trial's architecture holding ``state``, built for evaluation only."""
-    from bestiary.organisms.train import build_model, make_training_env
-
-    model = build_model(trial, make_training_env(trial), trainable=False)
-    model.policy.load_state_dict(state)
-    return model
 
 
 def _resume(pop: Any, files: dict[int, Path], identity: dict[int, Any], checkpoints: dict[int, list[int]]) -> int:

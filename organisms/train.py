@@ -88,6 +88,13 @@ def build_model(trial: ResolvedTrial, venv: VecEnv, trainable: bool = True) -> B
     )
 
 
+def evaluation_model(trial: ResolvedTrial, state: dict[str, Any]) -> BaseAlgorithm:
+    """A model of the trial's architecture holding ``state`` (SB3's parameter names), built for evaluation only."""
+    model = build_model(trial, make_training_env(trial), trainable=False)
+    model.policy.load_state_dict(state)
+    return model
+
+
 def architecture_json(trial: ResolvedTrial, params: int) -> dict[str, Any]:
     """``organism/architecture.json``'s description of a trained organism (the weights' hash is added on saving)."""
     return {

@@ -38,7 +38,7 @@ def run_one(command: str, evaluate_after: bool, trial_dir: Path, source: Path | 
     from bestiary.organisms.evaluate import evaluate
     from bestiary.organisms.files import load_organism, save_organism
     from bestiary.organisms.spec import ResolvedTrial
-    from bestiary.organisms.train import architecture_json, build_model, make_training_env, train
+    from bestiary.organisms.train import architecture_json, evaluation_model, train
 
     trial = ResolvedTrial.model_validate(json.loads((trial_dir / "trial.json").read_text()))
     info: dict[str, Any] = {"versions": package_versions(), "started": time.time()}
@@ -53,9 +53,7 @@ def run_one(command: str, evaluate_after: bool, trial_dir: Path, source: Path | 
         save_organism(trial_dir, model.policy.state_dict(), architecture_json(trial, facts["params_torch"]))
     else:
         assert source is not None, "evaluate needs the organism"
-        _, state = load_organism(source)
-        model = build_model(trial, make_training_env(trial), trainable=False)
-        model.policy.load_state_dict(state)
+        model = evaluation_model(trial, load_organism(source)[1])
     if command == "evaluate" or evaluate_after:
         start = time.perf_counter()
         metrics = evaluate(model, trial)

@@ -179,7 +179,7 @@ def test_a_population_process_does_not_import_torch_dynamo(workdir) -> None:  # 
         from bestiary.organisms import TrialSpec, EvalSpec, resolve
         from bestiary.organisms.population import Member, Population
         from bestiary.organisms.evaluate import evaluate
-        from bestiary.organisms.population_worker import evaluation_model
+        from bestiary.organisms.train import evaluation_model
         pop = Population([Member({ENV!r}, {{}}, 0)], 4, 2, "relu", 16, {HP!r})
         pop.learn({{0: [256]}}, lambda i, t: None)
         trial = resolve(TrialSpec(env_id={ENV!r}, width=4, seed=0, timesteps=256, n_envs=16,
