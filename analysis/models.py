@@ -21,13 +21,14 @@ not depend on one lucky initial guess. A model's curve takes ``theta`` of shape 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import expit
 
-from bestiary.analysis.batched import fit_binomial, fit_gaussian, gaussian_nll
+from bestiary.analysis.batched import fit_binomial, fit_gaussian, gaussian_nll, numeric_jacobian
 
 _EPS = 1e-9
 
@@ -45,6 +46,9 @@ class Model:
     bounds: Callable[[np.ndarray, np.ndarray], list[tuple[float | None, float | None]]]
     binomial: bool = False
     jacobian: Batched | None = None  # (theta (B, P), x (R,)) -> (B, R, P); finite differences if None
+    #: Parameters whose bounds only keep the solver in a sane region (not constraints of the model):
+    #: a fit that ends on one of them ran into a wall, and is refined again by the fallback solver.
+    soft: tuple[int, ...] = ()
 
     def curve(self, theta: np.ndarray, x: np.ndarray | float) -> np.ndarray:
         """The curve at ``x`` for one parameter vector ``(P,)`` or a batch ``(B, P)``."""
@@ -150,18 +154,57 @@ def _sat_starts(x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
     ]
 
 
+#: Grids of the nonlinear parameters of a broken power law from which fits start: every
+#: combination is scored with ``a`` and ``b`` solved exactly (they enter linearly), and the best
+#: few start the Levenberg–Marquardt. A break as sharp as a real task's (Caballero et al.'s
+#: 4-digit addition: c1 ≈ 5.7, f1 ≈ 0.06) must be reachable from one of them.
+_BREAK_C0 = (-0.5, 0.0, 0.5)
+_BREAK_C = (-6.0, -2.0, -0.5, 0.5, 2.0, 6.0)
+_BREAK_F = (0.05, 0.3, 1.0)
+_BREAK_STARTS = 24
+
+
+def _broken_basis(theta_nl: np.ndarray, x: np.ndarray, nbreaks: int) -> np.ndarray:
+    """``x^(−c0) Π (1 + (x/d_i)^(1/f_i))^(−c_i f_i)`` for rows ``(c0, c1, log d1, f1, ...)`` → ``(B, R)``."""
+    g = np.power(x[None, :], -theta_nl[:, :1])
+    for i in range(nbreaks):
+        c, logd, f = (theta_nl[:, 1 + 3 * i + j, None] for j in range(3))
+        g = g * np.power(1 + np.power(x[None, :] / 10.0**logd, 1 / f), -c * f)
+    return g
+
+
 def _broken_starts(nbreaks: int) -> Callable[[np.ndarray, np.ndarray], list[np.ndarray]]:
     def starts(x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
         lx = np.log10(x)
-        _, span = _scale_starts(x, y)
-        out = []
-        for d in np.linspace(lx.min() + 0.3, lx.max() - 0.3, 3):
-            for c in (-1.0, -0.3, 0.3, 1.0):
-                theta = [float(np.min(y)), span * 0.1, 0.0, c, d, 0.3]
-                if nbreaks == 2:
-                    theta += [-c, d + 0.5, 0.3]
-                out.append(np.array(theta))
-        return out
+        ds = np.linspace(lx.min(), lx.max(), 7 if nbreaks == 1 else 5)
+        rows = []
+        for c0 in _BREAK_C0:
+            for f in _BREAK_F if nbreaks == 1 else _BREAK_F[:2]:
+                if nbreaks == 1:
+                    rows += [[c0, c, d, f] for c in _BREAK_C for d in ds]
+                else:
+                    rows += [
+                        [c0, c1, d1, f, c2, d2, f]
+                        for i, d1 in enumerate(ds)
+                        for d2 in ds[i + 1 :]
+                        for c1 in _BREAK_C[1:-1]
+                        for c2 in _BREAK_C[1:-1]
+                    ]
+        nl = np.array(rows, float)
+        with np.errstate(all="ignore"):
+            g = _broken_basis(nl, x, nbreaks)
+        # a and b by least squares for every row at once: y ≈ a + b g (variable projection).
+        gm, ym = g.mean(axis=1, keepdims=True), float(np.mean(y))
+        gc = g - gm
+        with np.errstate(all="ignore"):
+            b = (gc @ (y - ym)) / np.sum(gc * gc, axis=1)
+            a = ym - b * gm[:, 0]
+            rss = np.sum((a[:, None] + b[:, None] * g - y) ** 2, axis=1)
+        ok = np.isfinite(rss) & np.isfinite(a) & np.isfinite(b)
+        order = np.flatnonzero(ok)[np.argsort(rss[ok], kind="stable")][:_BREAK_STARTS]
+        return [np.concatenate([[a[i], b[i]], nl[i]]) for i in order] or [
+            np.array([float(np.min(y)), 1.0, 0.0] + [0.3, float(np.median(lx)), 0.3] * nbreaks)
+        ]
 
     return starts
 
@@ -210,9 +253,15 @@ MODELS: dict[str, Model] = {
         _sat_starts,
         lambda x, y: [(None, None), (None, None), (0.01, 5.0)],
         jacobian=_sat_power_jac,
+        soft=(2,),
     ),
     "broken_power_law": Model(
-        "broken_power_law", ("a", "b", "c0", "c1", "log10_d1", "f1"), _broken(1), _broken_starts(1), _broken_bounds(1)
+        "broken_power_law",
+        ("a", "b", "c0", "c1", "log10_d1", "f1"),
+        _broken(1),
+        _broken_starts(1),
+        _broken_bounds(1),
+        soft=(2, 3, 4, 5),
     ),
     "broken_power_law_2": Model(
         "broken_power_law_2",
@@ -220,6 +269,7 @@ MODELS: dict[str, Model] = {
         _broken(2),
         _broken_starts(2),
         _broken_bounds(2),
+        soft=(2, 3, 4, 5, 6, 7, 8),
     ),
 }
 CONTINUOUS_MODELS = ("log_linear", "power_law", "saturating_power_law", "broken_power_law", "broken_power_law_2")
@@ -297,6 +347,65 @@ def fit_batch(
     return theta, gaussian_nll(rss, w.sum(axis=1))
 
 
+def _at_bound(model: Model, theta: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> bool:
+    """Whether a parameter with a soft bound sits on it (to a relative 1e-6)."""
+    i = list(model.soft)
+    tol = 1e-6 * np.maximum(1.0, np.abs(theta[i]))
+    return bool(np.any((theta[i] - lo[i] <= tol) | (hi[i] - theta[i] <= tol)))
+
+
+def _objective_and_gradient(
+    model: Model,
+    theta: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    successes: np.ndarray | None,
+    trials: np.ndarray | None,
+) -> tuple[float, np.ndarray]:
+    """Negative log-likelihood and its gradient (the Jacobian batched, one curve call for all directions)."""
+    t = theta[None, :]
+    pred = model.batched(t, x)[0]
+    jac = model.jacobian(t, x)[0] if model.jacobian is not None else numeric_jacobian(model.batched, t, x)[0]
+    if not (np.all(np.isfinite(pred)) and np.all(np.isfinite(jac))):
+        return 1e12, np.zeros_like(theta)
+    if model.binomial:
+        assert successes is not None and trials is not None, "a rate model needs episode counts"
+        p = np.clip(pred, _EPS, 1 - _EPS)
+        nll = -np.sum(successes * np.log(p) + (trials - successes) * np.log1p(-p))
+        return float(nll), -((successes / p - (trials - successes) / (1 - p)) @ jac)
+    r = pred - y
+    rss = max(float(r @ r), 1e-12 * len(y))
+    return float(gaussian_nll(rss, len(y))), len(y) / rss * (r @ jac)
+
+
+def _polish(
+    model: Model,
+    starts: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    successes: np.ndarray | None,
+    trials: np.ndarray | None,
+) -> tuple[np.ndarray, float]:
+    """The best of scipy's bounded quasi-Newton (L-BFGS-B) runs from ``starts``: the fallback solver."""
+    from scipy.optimize import minimize
+
+    lo, hi = box(model, x, y)
+    bounds = list(zip(np.where(np.isfinite(lo), lo, None), np.where(np.isfinite(hi), hi, None), strict=True))
+    best, best_nll = starts[0], math.inf
+    for start in starts:
+        with np.errstate(all="ignore"):
+            res = minimize(
+                lambda t: _objective_and_gradient(model, t, x, y, successes, trials),
+                start,
+                jac=True,
+                method="L-BFGS-B",
+                bounds=bounds,
+            )
+        if np.isfinite(res.fun) and res.fun < best_nll:
+            best, best_nll = np.asarray(res.x, float), float(res.fun)
+    return best, best_nll
+
+
 def fit_model(
     model: Model,
     x: np.ndarray,
@@ -308,17 +417,27 @@ def fit_model(
 ) -> tuple[np.ndarray, float]:
     """Maximum-likelihood parameters: evaluate every start, refine the best ``keep`` at once, keep the best.
 
+    When the batched solver's best fit ends on a bound of the box (a sign that it ran into a wall
+    rather than a minimum), scipy's bounded L-BFGS-B is run from every start too, and the better
+    fit kept.
+
     Returns:
         (theta, negative log-likelihood).
     """
     candidates = np.array([np.asarray(t, float) for t in (starts or model.starts(x, y))])
     lo, hi = box(model, x, y)
     candidates = np.clip(candidates, lo, hi)
-    if len(candidates) > keep:
-        first = np.array([neg_loglik(model, c, x, y, successes, trials) for c in candidates])
-        candidates = candidates[np.argsort(first, kind="stable")[:keep]]
-    weights = np.ones((len(candidates), len(x)))
-    theta, nll = fit_batch(model, x, y, candidates, weights, successes, trials, starts_of_one=True)
+    first = np.array([neg_loglik(model, c, x, y, successes, trials) for c in candidates])
+    ranked = candidates[np.argsort(first, kind="stable")]
+    # Models with soft bounds have many local optima (where the breaks sit): refine more starts.
+    refined = ranked[: 3 * keep if model.soft else keep]
+    weights = np.ones((len(refined), len(x)))
+    theta, nll = fit_batch(model, x, y, refined, weights, successes, trials, starts_of_one=True)
     nll = np.where(np.isfinite(nll), nll, np.inf)
     best = int(np.argmin(nll))
-    return theta[best], float(nll[best])
+    theta_best, nll_best = theta[best], float(nll[best])
+    if model.soft and _at_bound(model, theta_best, lo, hi):
+        polished, polished_nll = _polish(model, np.vstack([theta_best, ranked[:2]]), x, y, successes, trials)
+        if polished_nll < nll_best:
+            theta_best, nll_best = polished, polished_nll
+    return theta_best, nll_best
