@@ -23,7 +23,13 @@ from bestiary.analysis import plots, plots_scale
 from bestiary.analysis.figure_jobs import FigureJob, render
 from bestiary.analysis.forecast import BacktestRow, lead_time
 from bestiary.analysis.pipeline import DEFAULT_PRECURSOR, VariantAnalysis, analyse, fits_table, organisms_of
-from bestiary.analysis.report_sections import forecast_section, organism_cells, organism_section, two_axis_section
+from bestiary.analysis.report_sections import (
+    forecast_section,
+    forecast_summary,
+    organism_cells,
+    organism_section,
+    two_axis_section,
+)
 from bestiary.analysis.schema import PROBE_CONDITION
 from bestiary.analysis.sealed import ForecastError, score, scores_frame
 from bestiary.analysis.table import CONTRACT_COLUMNS
@@ -34,15 +40,19 @@ from bestiary.analysis.two_axis import analyse_two_axis, thresholds_rows
 def _fmt_scale(e: Emergence | None) -> str:
     if e is not None and e.note.startswith("refused"):
         return "refused: τ on a plateau"
+    if e is not None and e.log10_scale == -math.inf:
+        return "below the data (≥ τ at the smallest rung)"
     if e is None or not math.isfinite(e.log10_scale):
         return "not reached" if e is not None else "no fit"
     lo, hi = e.interval
-    ci = f" [{_sci(lo)}, {_sci(hi)}]" if math.isfinite(lo) else ""
+    ci = f" [{_sci(lo)}, {_sci(hi)}]" if not (math.isnan(lo) or math.isnan(hi)) else ""
     return f"{10**e.log10_scale:,.0f}{ci}" + (" (extrapolated)" if e.extrapolated else "")
 
 
 def _sci(log10v: float) -> str:
-    return "∞" if not math.isfinite(log10v) else f"{10**log10v:,.0f}"
+    if not math.isfinite(log10v):
+        return "−∞" if log10v < 0 else "∞"
+    return f"{10**log10v:,.0f}"
 
 
 def _lead(rows: list[BacktestRow], method: str) -> str:
@@ -297,13 +307,7 @@ def _build(
     if two_axis:
         extra_md += "\n## Two scale axes\n\n" + _markdown_table(thresholds_rows(two_axis))
     if scored is not None:
-        by = scored[scored.kind == "forecast"].groupby("method").error_decades.agg(["size", "median"]).reset_index()
-        extra_md += "\n## Sealed forecast, scored\n\n" + _markdown_table(
-            [
-                {"method": r.method, "forecasts": r.size, "median error (decades)": f"{r.median:.2f}"}
-                for r in by.itertuples()
-            ]
-        )
+        extra_md += "\n## Sealed forecast, scored\n\n" + _markdown_table(forecast_summary(scored))
     elif forecast_error:
         extra_md += f"\n## Sealed forecast\n\nNot scored: {forecast_error}\n"
     md.write_text(f"# {title}\n\n{method}\n\n{_markdown_table(summary)}{extra_md}\n{status['line']}\n")

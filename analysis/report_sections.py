@@ -33,10 +33,48 @@ def table_html(rows: list[dict[str, Any]]) -> str:
 
 
 def _interval(lo: float, hi: float, fmt: str = "{:,.0f}", power: bool = True) -> str:
-    if not (math.isfinite(lo) or math.isfinite(hi)):
+    if math.isnan(lo) or math.isnan(hi):
         return ""
-    f = (lambda v: "∞" if not math.isfinite(v) else fmt.format(10**v)) if power else (lambda v: f"{v:.2f}")
+
+    def f(v: float) -> str:
+        if not math.isfinite(v):
+            return "−∞" if v < 0 else "∞"
+        return fmt.format(10**v) if power else f"{v:.2f}"
+
     return f" [{f(lo)}, {f(hi)}]"
+
+
+def forecast_summary(scores: pd.DataFrame) -> list[dict[str, str]]:
+    """Per method: every counted prediction, its outcomes, and the median error with censored errors at their bound."""
+    real = scores[(scores.kind == "forecast") & (scores.outcome != "abstained")]
+    out = []
+    for method, g in real.groupby("method", sort=True):
+        n_abstained = int(((scores.method == method) & (scores.outcome == "abstained")).sum())
+        leads = g.lead_decades[(g.outcome == "hit") & (g.lead_decades > 0)]
+        out.append(
+            {
+                "method": str(method),
+                "predictions scored": str(len(g)),
+                "hits (×2)": str(int((g.outcome == "hit").sum())),
+                "misses": str(int((g.outcome == "miss").sum())),
+                "false alarms": str(int((g.outcome == "false alarm").sum())),
+                "missed emergences": str(int((g.outcome == "missed emergence").sum())),
+                "median error (dec.)": ("≥ " if g.censored.any() else "") + f"{g.error_decades.median():.2f}",
+                "interval covered": f"{g.covered.mean():.0%}",
+                "median lead of hits (dec.)": f"{leads.median():.2f}" if len(leads) else "—",
+                "abstained": str(n_abstained),
+            }
+        )
+    return out
+
+
+def emergence_text(log10_scale: float, interval: tuple[float, float], fmt: str = "{:,.0f}") -> str:
+    """An emergence scale with its interval; −∞ (already at τ at the smallest rung) and nan (never) in words."""
+    if log10_scale == -math.inf:
+        return "below the data (≥ τ at the smallest rung)"
+    if not math.isfinite(log10_scale):
+        return "not reached"
+    return fmt.format(10**log10_scale) + _interval(*interval, fmt=fmt)
 
 
 def organism_cells(va: VariantAnalysis) -> dict[str, str]:
@@ -94,9 +132,7 @@ def organism_section(va: VariantAnalysis, df: pd.DataFrame, curves: pd.DataFrame
     kinds = [
         {
             "behaviour kind (off)": k,
-            "emergence": (
-                f"{10**e.log10_scale:,.0f}{_interval(*e.interval)}" if math.isfinite(e.log10_scale) else "not reached"
-            ),
+            "emergence": emergence_text(e.log10_scale, e.interval),
             "sharpness (dec.)": f"{e.sharpness_decades:.2f}" if math.isfinite(e.log10_scale) else "—",
             "rate at largest rung": f"{fit.y[fit.x == fit.x.max()].mean():.2f}",
         }
@@ -121,11 +157,7 @@ def two_axis_section(analyses: list[TwoAxis], surfaces: list[bytes]) -> str:
         {
             "environment": ta.label,
             "params": f"{n:,.0f}",
-            "emergence in compute (FLOPs)": (
-                f"{10**e.log10_scale:,.3g}{_interval(*e.interval, fmt='{:,.3g}')}"
-                if math.isfinite(e.log10_scale)
-                else "not reached"
-            ),
+            "emergence in compute (FLOPs)": emergence_text(e.log10_scale, e.interval, fmt="{:,.3g}"),
         }
         for ta in analyses
         for n, e in sorted(ta.compute_slices.items())
@@ -164,43 +196,31 @@ def forecast_section(scores: pd.DataFrame | None, doc: dict[str, Any] | None, er
             if ctx
             else ""
         )
-        + ". Scored against the emergence fitted on every organism now present; a prediction whose answer lies "
-        "within the scales it saw is a nowcast and gives no lead.</p>"
+        + ". Every prediction of a slice that holds an organism it did not use counts: a forecast of emergence "
+        "inside the grid where none came is a false alarm, a forecast of “not reached” where it came a missed "
+        "emergence, each with the least error it can have (≥: the distance to the largest scale trained). "
+        "The truth is the emergence fitted on every organism of the slice, and only where its rungs bracket it.</p>"
     )
+    summary = forecast_summary(scores)
     real = scores[scores.kind == "forecast"]
-    by = (
-        real.groupby("method")
-        .agg(
-            forecasts=("error_decades", "size"),
-            median_error=("error_decades", "median"),
-            within_x2=("within_factor_two", "mean"),
-            covered=("covered", "mean"),
-            median_lead=("lead_decades", "median"),
-        )
-        .reset_index()
-    )
-    summary = [
-        {
-            "method": r.method,
-            "forecasts": r.forecasts,
-            "median error (dec.)": f"{r.median_error:.2f}",
-            "within ×2": f"{r.within_x2:.0%}",
-            "interval covered": f"{r.covered:.0%}",
-            "median lead (dec.)": f"{r.median_lead:.2f}",
-        }
-        for r in by.itertuples()
-    ]
     detail = [
         {
             "environment": r.env_id,
             "axis": r.axis,
             "at": r.at,
             "method": r.method,
-            "forecast": f"{10**r.log10_estimate:,.3g}",
-            "truth": f"{10**r.truth_log10:,.3g}",
-            "error (dec.)": f"{r.error_decades:.2f}",
+            "forecast": emergence_text(r.log10_estimate, (r.interval_low, r.interval_high), fmt="{:,.3g}"),
+            "truth": (
+                emergence_text(r.truth_log10, (math.nan, math.nan), fmt="{:,.3g}")
+                if not math.isnan(r.truth_log10)
+                else f"not reached up to {10**r.largest_trained_log10:,.3g}"
+            ),
+            "outcome": r.outcome,
+            "error (dec.)": "—"
+            if math.isnan(r.error_decades)
+            else ("≥ " if r.censored else "") + f"{r.error_decades:.2f}",
             "covered": "yes" if r.covered else "no",
-            "lead (dec.)": f"{r.lead_decades:.2f}",
+            "lead (dec.)": "—" if math.isnan(r.lead_decades) else f"{r.lead_decades:.2f}",
         }
         for r in real.itertuples()
     ]

@@ -43,7 +43,9 @@ from bestiary.analysis.surface import fit_surface
 from bestiary.analysis.table import variant_label
 from bestiary.analysis.trends import InsufficientDataError, emergence, fit_trend, within_data
 
-FORMAT = "bestiary-forecast/1"
+FORMAT = "bestiary-forecast/2"
+#: Earlier formats that can still be read (format 1 wrote every non-finite number as null).
+READABLE_FORMATS = ("bestiary-forecast/1", FORMAT)
 BEHAVIOUR = "violation_rate"
 PRECURSORS = {"precursor": "latent_probe_accuracy", "logodds_gap": "logodds_gap"}
 _HASHED = ["condition", "metric", "value", "successes", "trials"]
@@ -260,9 +262,11 @@ def _make_forecast(
 
 
 def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
+    """Strict JSON: nan (no estimate) as null, an open end as the string ``"inf"`` or ``"-inf"``."""
+
     def fix(v: Any) -> Any:
         if isinstance(v, float) and not math.isfinite(v):
-            return None
+            return None if math.isnan(v) else ("inf" if v > 0 else "-inf")
         if isinstance(v, (tuple, list)):
             return [fix(x) for x in v]
         if isinstance(v, dict):
@@ -278,7 +282,7 @@ def verify(doc: Any) -> dict[str, Any]:
     Raises:
         ForecastError: If the file is not a forecast or was changed after it was written.
     """
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+    if not isinstance(doc, dict) or doc.get("format") not in READABLE_FORMATS:
         raise ForecastError(f"not a Bestiary forecast (expected format {FORMAT!r})")
     if doc.get("sha256") != _self_hash(doc):
         raise ForecastError(
@@ -288,9 +292,33 @@ def verify(doc: Any) -> dict[str, Any]:
     return doc
 
 
+def number(v: Any) -> float:
+    """A number of a forecast file: null is nan (no estimate), ``"inf"`` / ``"-inf"`` an open end."""
+    if v is None:
+        return math.nan
+    if isinstance(v, str) and v in ("inf", "-inf"):
+        return math.inf if v == "inf" else -math.inf
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ForecastError(f"not a number in the forecast file: {v!r} (expected a number, null, 'inf' or '-inf')")
+    return float(v)
+
+
 @dataclass(frozen=True)
 class Score:
-    """A prediction scored against the emergence fitted on every organism."""
+    """A prediction scored against what the organisms it did not use show.
+
+    Attributes:
+        truth_log10: The emergence scale fitted on every organism of the slice when it lies within
+            the slice's rungs; −∞ when the behaviour is at or above τ from the smallest rung on; nan
+            when τ is not reached up to the largest rung (the truth is then only "beyond" it).
+        error_decades: |forecast − truth|; for a censored outcome, the least the error can be.
+        censored: The error is a lower bound (one side of the comparison is open).
+        outcome: ``hit`` (within ×2), ``miss``, ``false alarm`` (emergence forecast inside the
+            grid where none came), ``missed emergence`` (``not reached`` forecast where it came),
+            ``agrees: not reached``, ``abstained`` (the method could not forecast: too few rungs, no
+            critical level), ``untested`` (no organism it did not use in this slice).
+        kind: ``forecast`` when the prediction counts in the headline, else ``untested``.
+    """
 
     env_id: str
     env_kwargs: str
@@ -298,16 +326,28 @@ class Score:
     at: str
     method: str
     log10_estimate: float
+    interval_low: float
+    interval_high: float
     truth_log10: float
+    largest_trained_log10: float
     error_decades: float
+    censored: bool
     covered: bool
     within_factor_two: bool
     lead_decades: float
-    kind: str  # forecast | nowcast | no forecast | no truth
+    outcome: str
+    kind: str
 
 
 def score(doc: dict[str, Any], df: pd.DataFrame, n_boot: int = 0) -> list[Score]:
     """Score a sealed forecast against a table that holds organisms it did not use.
+
+    Every prediction of a slice (an environment at a budget, or at a parameter count) that holds
+    an organism the forecast did not use is scored, whatever the scale of that organism: a
+    forecast of emergence inside the grid where none came is a *false alarm*, a forecast of
+    "not reached" where it came a *missed emergence*, both with the least error they can have
+    (the distance to the largest scale trained). The truth is bracketed by data: a crossing
+    beyond the largest rung is not a truth, only "not reached up to it".
 
     Raises:
         ForecastError: A tampered file, a used organism whose results changed, or no new organism.
@@ -316,6 +356,53 @@ def score(doc: dict[str, Any], df: pd.DataFrame, n_boot: int = 0) -> list[Score]
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
         return _score(doc, df, n_boot)
+
+
+def _truth(g: pd.DataFrame, axis: str, tau: float, n_boot: int) -> tuple[float, float, float]:
+    """(truth, smallest, largest) log10 scale of a slice: the crossing only where the rungs bracket it."""
+    lx = np.log10(g[axis].astype(float).to_numpy())
+    lo, hi = float(lx.min()), float(lx.max())
+    try:
+        fit = fit_trend(g, x=axis, model="logistic", n_boot=n_boot)
+    except InsufficientDataError:
+        return math.nan, lo, hi
+    e = emergence(fit, tau)
+    t = e.log10_scale
+    if t == -math.inf or (math.isfinite(t) and t < lo):
+        return -math.inf, lo, hi
+    if not math.isfinite(t) or t > hi:
+        return math.nan, lo, hi  # not reached up to the largest rung
+    return t, lo, hi
+
+
+#: Notes of a prediction with no estimate that nevertheless claim "τ is not reached" (not an abstention).
+_NOT_REACHED_NOTES = ("does not cross", "not reached", "every organism's rate is", "does not reach this budget")
+
+
+def _claims_not_reached(note: str) -> bool:
+    return any(phrase in (note or "") for phrase in _NOT_REACHED_NOTES)
+
+
+def _outcome(est: float, lo_iv: float, hi_iv: float, truth: float, small: float, top: float) -> tuple:
+    """(outcome, error, censored, covered) of one estimate against a bracketed truth."""
+    emerged = not math.isnan(truth)
+    forecast_emerges = not math.isnan(est)
+    if not math.isnan(lo_iv) and not math.isnan(hi_iv):
+        covered = lo_iv <= (truth if emerged else top) <= hi_iv if emerged else hi_iv > top
+    else:
+        covered = False
+    if emerged and forecast_emerges:
+        t, e = max(truth, small) if truth == -math.inf else truth, max(est, small) if est == -math.inf else est
+        err = abs(e - t)
+        censored = truth == -math.inf or est == -math.inf
+        return ("hit" if err <= FACTOR_TWO else "miss"), err, censored, bool(covered)
+    if forecast_emerges and not emerged:
+        if est > top:
+            return "agrees: not reached", 0.0, True, bool(covered)
+        return "false alarm", top - max(est, small), True, bool(covered)
+    if emerged and not forecast_emerges:
+        return "missed emergence", top - max(truth, small), True, bool(covered)
+    return "agrees: not reached", 0.0, True, bool(covered)
 
 
 def _score(doc: dict[str, Any], df: pd.DataFrame, n_boot: int) -> list[Score]:
@@ -334,37 +421,39 @@ def _score(doc: dict[str, Any], df: pd.DataFrame, n_boot: int) -> list[Score]:
             "every finished organism here was used by the forecast: score it against organisms trained after it"
         )
     done = df[df.status == "done"]
-    truths: dict[tuple, float] = {}
+    truths: dict[tuple, tuple[float, float, float, bool]] = {}
     out = []
     for p in doc["predictions"]:
         key = (p["env_id"], p["env_kwargs"], p["axis"], json.dumps(p["at"], sort_keys=True))
+        ((name, value),) = p["at"].items()
+        axis = p["axis"]
         if key not in truths:
             g = _rows(done[(done.env_id == p["env_id"]) & (done.env_kwargs == p["env_kwargs"])], BEHAVIOUR, "off")
-            ((name, value),) = p["at"].items()
             g = g[np.isclose(g[name].astype(float), value)]
-            axis = p["axis"]
-            try:
-                fit = fit_trend(g, x=axis, model="logistic", n_boot=n_boot)
-                truths[key] = within_data(emergence(fit, tau), fit).log10_scale
-            except InsufficientDataError:
-                truths[key] = math.nan
-        truth = truths[key]
-        est = p["log10_estimate"] if p["log10_estimate"] is not None else math.nan
-        lo, hi = (v if v is not None else math.nan for v in p["interval"])
-        used_top = p["largest_used_log10"]
-        if not math.isfinite(truth):
-            kind = "no truth"
-        elif not math.isfinite(est):
-            kind = "no forecast"
+            if g.empty:
+                truths[key] = (math.nan, math.nan, math.nan, False)
+            else:
+                testable = bool((~g.trial_id.astype(str).isin(used)).any())
+                truths[key] = (*_truth(g, axis, tau, n_boot), testable)
+        truth, small, top, testable = truths[key]
+        est = number(p["log10_estimate"])
+        lo_iv, hi_iv = (number(v) for v in p["interval"])
+        used_top = number(p["largest_used_log10"])
+        if not testable:
+            outcome, err, censored, covered, kind = "untested", math.nan, False, False, "untested"
+        elif math.isnan(est) and not _claims_not_reached(p.get("note", "")):
+            # The method could not forecast here (too few rungs, no critical level): an abstention, shown
+            # in the counts by outcome and never as agreement.
+            outcome, err, censored, covered = ("abstained", math.nan, False, False)
+            kind = "forecast"
         else:
-            kind = "forecast" if truth > used_top else "nowcast"
-        err = abs(est - truth) if math.isfinite(est) and math.isfinite(truth) else math.nan
-        ((name, value),) = p["at"].items()
+            outcome, err, censored, covered = _outcome(est, lo_iv, hi_iv, truth, small, top)
+            kind = "forecast"
+        lead = truth - used_top if kind == "forecast" and math.isfinite(truth) else math.nan
         out.append(
             Score(
-                p["env_id"], p["env_kwargs"], p["axis"], f"{name} {value:,.0f}", p["method"], est, truth, err,
-                bool(math.isfinite(truth) and lo <= truth <= hi), bool(err <= FACTOR_TWO),
-                truth - used_top if kind == "forecast" else math.nan, kind,
+                p["env_id"], p["env_kwargs"], axis, f"{name} {value:,.0f}", p["method"], est, lo_iv, hi_iv, truth,
+                top, err, censored, bool(covered), bool(outcome == "hit"), lead, outcome, kind,
             )
         )  # fmt: skip
     return out

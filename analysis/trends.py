@@ -279,15 +279,51 @@ def _sharpness(model: Model, theta: np.ndarray, lo: float, hi: float) -> np.ndar
     return np.where(ok, grid[b] - grid[a], math.nan)
 
 
+_SENTINEL = 1e6
+
+
+def open_quantiles(values: np.ndarray, qs: tuple[float, ...]) -> tuple[float, ...]:
+    """Quantiles of values that may be ±∞ (an open end stays open; between finite values, linear as numpy's)."""
+    v = np.clip(np.asarray(values, float), -_SENTINEL, _SENTINEL)
+    out = np.quantile(v, qs)
+    return tuple(float(np.where(q >= _SENTINEL / 10, np.inf, np.where(q <= -_SENTINEL / 10, -np.inf, q))) for q in out)
+
+
+def _open_ends(crossings: np.ndarray, at_smallest: np.ndarray, tau: float) -> np.ndarray:
+    """Crossings with their open ends made explicit.
+
+    A curve already at or above ``tau`` at the smallest rung emerged *below the data*: −∞. A
+    curve below ``tau`` there that never crosses it lies *beyond any scale*: +∞. Only a curve
+    that cannot be evaluated stays nan.
+    """
+    out = np.where(np.isfinite(at_smallest) & (at_smallest >= tau), -np.inf, crossings)
+    beyond = np.isnan(out) & np.isfinite(at_smallest) & (at_smallest < tau)
+    return np.where(beyond, np.inf, out)
+
+
 def emergence(fit: TrendFit, tau: float = 0.5, level: float = 0.9) -> Emergence:
-    """The emergence scale (crossing of ``tau``), sharpness and suddenness of a fitted trend."""
+    """The emergence scale (crossing of ``tau``), sharpness and suddenness of a fitted trend.
+
+    The point estimate is nan when the fitted curve never reaches ``tau`` and −∞ when it is
+    already at or above ``tau`` at the smallest rung (emergence below the data). Interval ends
+    are open where bootstrap curves are: −∞ for curves above ``tau`` from the smallest rung on,
+    +∞ for curves that never reach it.
+    """
     lx = np.log10(fit.x)
     lo, hi = lx.min() - 3, lx.max() + 3
+    smallest = float(fit.x.min())
     if fit.model == "constant":
+        level_value = fit.params["level"]
+        if level_value >= tau:
+            return Emergence(
+                tau, -math.inf, (-math.inf, -math.inf), 1.0, math.nan, (math.nan, math.nan), False, False,
+                f"reached below the data: every organism's rate is {level_value:g} ≥ τ = {tau}, from the smallest "
+                f"rung ({smallest:,.4g}) on",
+            )  # fmt: skip
         return Emergence(
             tau,
             math.nan,
-            (math.nan, math.nan),
+            (math.inf, math.inf),
             0.0,
             math.nan,
             (math.nan, math.nan),
@@ -298,27 +334,33 @@ def emergence(fit: TrendFit, tau: float = 0.5, level: float = 0.9) -> Emergence:
     m = MODELS[fit.model]
 
     def crossing(theta: np.ndarray) -> np.ndarray:
-        return _logistic_crossing(theta, tau) if m.name == "logistic" else _numeric_crossing(m, theta, tau, lo, hi)
+        raw = _logistic_crossing(theta, tau) if m.name == "logistic" else _numeric_crossing(m, theta, tau, lo, hi)
+        at_smallest = np.atleast_2d(m.curve(np.atleast_2d(theta), np.array([smallest])))[:, 0]
+        return _open_ends(raw, at_smallest, tau)
 
     point = float(crossing(fit.theta)[0])
     sharp = float(_sharpness(m, fit.theta, lx.min(), lx.max())[0])
     a = (1 - level) / 2
-    interval, sharp_interval, reached = (math.nan, math.nan), (math.nan, math.nan), float(np.isfinite(point))
+    interval, sharp_interval = (math.nan, math.nan), (math.nan, math.nan)
+    reached = float(point < math.inf)
     if fit.boot is not None:
         cs = crossing(fit.boot)
         ss = _sharpness(m, fit.boot, lx.min(), lx.max())
-        reached = float(np.isfinite(cs).mean())
-        if np.isfinite(cs).sum() >= 2:
-            # Curves that never cross lie beyond any scale: count them as +inf, not as missing.
-            cs_inf = np.where(np.isfinite(cs), cs, np.inf)
-            interval = (float(np.quantile(cs_inf, a)), float(np.quantile(cs_inf, 1 - a)))
+        known = cs[~np.isnan(cs)]
+        if len(known) >= 2:
+            reached = float(np.mean(known < np.inf))
+            interval = open_quantiles(known, (a, 1 - a))
         if np.isfinite(ss).any():
             sharp_interval = (float(np.nanquantile(ss, a)), float(np.nanquantile(ss, 1 - a)))
-    note = "" if np.isfinite(point) else f"the fitted curve does not cross τ = {tau}"
+    if point == -math.inf:
+        note = f"reached below the data: the fitted curve is ≥ τ = {tau} already at the smallest rung ({smallest:,.4g})"
+    elif point == math.inf:
+        point, note = math.nan, f"the fitted curve does not cross τ = {tau}"
+    else:
+        note = ""
     extrapolated = bool(np.isfinite(point) and not (lx.min() <= point <= lx.max()))
-    return Emergence(
-        tau, point, interval, reached, sharp, sharp_interval, bool(np.isfinite(sharp) and sharp < 1), extrapolated, note
-    )
+    sudden = bool(np.isfinite(point) and np.isfinite(sharp) and sharp < 1)
+    return Emergence(tau, point, interval, reached, sharp, sharp_interval, sudden, extrapolated, note)
 
 
 #: A crossing further than this beyond the largest rung is not an emergence scale the data support.

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from bestiary.cli.output import console, fail, print_json, print_table, say
+from bestiary.cli.output import fail, print_json, print_table, say
 
 app = typer.Typer()
 
@@ -75,16 +76,23 @@ def score_cmd(
     if as_json:
         print_json(table.to_dict(orient="records"))
         return
+    from bestiary.analysis.report_sections import emergence_text, forecast_summary
+
     real = table[table.kind == "forecast"]
     rows = [
-        [r.env_id, r.axis, r.at, r.method, f"{r.log10_estimate:.2f}", f"{r.truth_log10:.2f}", f"{r.error_decades:.2f}",
-         "yes" if r.covered else "no", f"{r.lead_decades:.2f}"]
+        [r.env_id, r.axis, r.at, r.method,
+         emergence_text(r.log10_estimate, (r.interval_low, r.interval_high), fmt="{:,.3g}"),
+         emergence_text(r.truth_log10, (math.nan, math.nan), fmt="{:,.3g}") if not math.isnan(r.truth_log10)
+         else f"not reached up to {10**r.largest_trained_log10:,.3g}",
+         r.outcome, "—" if math.isnan(r.error_decades) else ("≥ " if r.censored else "") + f"{r.error_decades:.2f}",
+         "yes" if r.covered else "no", "—" if math.isnan(r.lead_decades) else f"{r.lead_decades:.2f}"]
         for r in real.itertuples()
     ]  # fmt: skip
-    print_table("scored forecasts (log10 scale)", ["environment", "axis", "at", "method", "forecast", "truth",
+    print_table("scored forecasts", ["environment", "axis", "at", "method", "forecast", "truth", "outcome",
                 "error (dec.)", "covered", "lead (dec.)"], rows)  # fmt: skip
-    by = real.groupby("method").agg(n=("error_decades", "size"), median_error=("error_decades", "median"),
-                                    within_x2=("within_factor_two", "mean"), covered=("covered", "mean"))  # fmt: skip
-    console.print(by.to_string())
+    summary = forecast_summary(table)
+    if summary:
+        print_table("by method (every prediction beyond what the forecast saw)", list(summary[0]),
+                    [list(r.values()) for r in summary])  # fmt: skip
     skipped = table.kind.value_counts().to_dict()
     say("predictions by kind: " + ", ".join(f"{k} {v}" for k, v in sorted(skipped.items())))

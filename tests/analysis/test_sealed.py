@@ -29,7 +29,14 @@ def test_round_trip_scores_forecasts_of_every_method(grid: pd.DataFrame, sealed:
     table = scores_frame(score(sealed, grid))
     assert {"surface", "behaviour", "precursor", "logodds_gap", "width_only"} <= set(table.method)
     real = table[table.kind == "forecast"]
-    assert not real.empty and (real.lead_decades > 0).all()
+    # Every slice that gained organisms the forecast did not use counts (all along parameters); along
+    # compute, the parameter counts the forecast saw whole gained none and stay untested.
+    assert not real.empty and (table[table.axis == "params"].kind == "forecast").all()
+    untested = table[table.kind == "untested"]
+    assert (untested.axis == "compute").all() and all(
+        float(a.split()[1].replace(",", "")) <= 2000 for a in untested["at"]
+    )
+    assert (real.lead_decades.dropna() > 0).any()
     # The synthetic log-odds gap is linear in log scale and reaches the same level at emergence in every
     # mechanism, so its forecasts from three rungs land near the truth; the width-only baseline, blind to
     # the budget, misses by more.

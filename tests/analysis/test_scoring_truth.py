@@ -1,0 +1,123 @@
+"""Scoring counts every prediction beyond what the forecast saw; open interval ends stay open.
+
+Each test here failed on the analysis before its fix: open ends were written as null and never
+covered, a behaviour already above τ everywhere was "not reached", false alarms were scored "no
+truth", predictions at budgets the forecast never saw were hidden as nowcasts, and a crossing
+extrapolated beyond the top rung served as the truth.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+
+from bestiary.analysis.report_sections import forecast_summary
+from bestiary.analysis.sealed import _self_hash, make_forecast, number, score, scores_frame
+from bestiary.analysis.synthetic import synthetic_table
+from bestiary.analysis.trends import emergence, fit_trend
+
+
+def _rates(params: list[float], rates: list[float], seeds: int = 4, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rows = [
+        {"params": p, "successes": int(rng.binomial(400, r)), "trials": 400}
+        for p, r in zip(params, rates, strict=True)
+        for _ in range(seeds)
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_a_behaviour_above_tau_at_every_rung_emerged_below_the_data() -> None:
+    rows = _rates([1e2, 1e3, 1e4, 1e5], [0.97, 0.97, 0.97, 0.97])
+    e = emergence(fit_trend(rows, model="logistic", n_boot=60), 0.5)
+    assert e.log10_scale == -math.inf and e.interval == (-math.inf, -math.inf)
+    assert "below the data" in e.note
+
+
+def test_bootstrap_curves_that_never_cross_make_the_upper_end_open() -> None:
+    rows = _rates([1e2, 1e3, 1e4, 1e5], [0.02, 0.03, 0.2, 0.42], seed=1)
+    e = emergence(fit_trend(rows, model="logistic", n_boot=100), 0.5)
+    assert e.interval[1] == math.inf
+
+
+def test_open_interval_ends_survive_the_file_and_cover_the_truth() -> None:
+    table = synthetic_table({"synthetic/Late-v0": (4.6, 3.0)}, seeds=4, seed=2)
+    doc = json.loads(json.dumps(make_forecast(table[table.params <= 3e4], n_boot=60), allow_nan=False))
+    behaviour = next(p for p in doc["predictions"] if p["method"] == "behaviour")
+    assert behaviour["interval"][1] == "inf" and number(behaviour["interval"][1]) == math.inf
+    # Read as +∞, an open upper end covers a truth above its lower end (read as null, it never did).
+    truth = float(scores_frame(score(doc, table)).truth_log10.iloc[0])
+    doc = _forged(doc, log10_estimate=truth + 0.2, interval=[truth - 0.1, "inf"], note="")
+    s = scores_frame(score(doc, table))
+    assert s[s.kind == "forecast"].covered.all()
+
+
+def _forged(doc: dict, **changes: object) -> dict:
+    """A forecast whose predictions are changed and re-hashed, as a test fixture (never a real seal)."""
+    out = json.loads(json.dumps(doc))
+    for p in out["predictions"]:
+        p.update(changes)
+    out["sha256"] = _self_hash(out)
+    return out
+
+
+def test_a_forecast_of_emergence_where_none_came_is_a_false_alarm() -> None:
+    # Nothing emerges up to 300,000 parameters; a forecast said 1,200.
+    table = synthetic_table({"synthetic/Null-v0": (9.0, 6.0)}, seeds=4, seed=3)
+    doc = make_forecast(table[table.params <= 3000], n_boot=0)
+    doc = _forged(doc, log10_estimate=math.log10(1200), interval=[3.0, 3.2], note="")
+    s = scores_frame(score(doc, table))
+    behaviour = s[(s.method == "behaviour") & (s.kind == "forecast")]
+    assert not behaviour.empty and (behaviour.outcome == "false alarm").all()
+    top = math.log10(table.params.max())
+    assert np.allclose(behaviour.error_decades, top - math.log10(1200)) and behaviour.censored.all()
+    summary = {r["method"]: r for r in forecast_summary(s)}
+    assert int(summary["behaviour"]["false alarms"]) == len(behaviour)
+    assert not behaviour.covered.any()
+
+
+def test_a_forecast_of_not_reached_where_it_came_is_a_missed_emergence() -> None:
+    table = synthetic_table({"synthetic/Sudden-v0": (3.8, 8.0)}, seeds=4, seed=4)
+    doc = make_forecast(table[table.params <= 1000], n_boot=0)
+    doc = _forged(doc, log10_estimate=None, interval=[None, None], note="the fitted curve does not cross τ = 0.5")
+    s = scores_frame(score(doc, table))
+    behaviour = s[(s.method == "behaviour") & (s.kind == "forecast")]
+    assert not behaviour.empty and (behaviour.outcome == "missed emergence").all()
+    assert (behaviour.error_decades > 0).all()
+
+
+def test_an_abstention_is_not_agreement() -> None:
+    table = synthetic_table({"synthetic/Sudden-v0": (3.8, 8.0)}, seeds=4, seed=4)
+    doc = make_forecast(table[table.params <= 1000], n_boot=0)
+    doc = _forged(doc, log10_estimate=None, interval=[None, None], note="a logistic trend needs at least 3 rungs")
+    s = scores_frame(score(doc, table))
+    assert (s[s.kind == "forecast"].outcome == "abstained").all()
+
+
+def test_predictions_at_budgets_the_forecast_never_saw_count() -> None:
+    from bestiary.analysis.synthetic import synthetic_grid
+
+    grid = synthetic_grid(seed=5, seeds=3)
+    budgets = sorted(grid.timesteps.unique())
+    seen = grid[grid.timesteps < budgets[-1]]
+    doc = make_forecast(seen, n_boot=0, budgets=[budgets[-1]])
+    s = scores_frame(score(doc, grid))
+    unseen = s[(s.axis == "params") & (s["at"] == f"timesteps {budgets[-1]:,.0f}")]
+    assert not unseen.empty and (unseen.kind == "forecast").all()
+    assert set(unseen.outcome) - {"abstained"}  # scored, not hidden
+
+
+def test_a_truth_must_be_bracketed_by_the_rungs() -> None:
+    # The top rung is at 0.45: the logistic would cross τ just beyond it; that is no truth.
+    params = [1e2, 1e3, 1e4, 1e5]
+    rows = _rates(params, [0.02, 0.05, 0.2, 0.45], seed=6).assign(
+        trial_id=[f"t{i}" for i in range(16)], env_id="e", env_kwargs="{}", metric="violation_rate",
+        condition="off", status="done", timesteps=1e5, value=np.nan,
+    )  # fmt: skip
+    from bestiary.analysis.sealed import _truth
+
+    truth, _, top = _truth(rows, "params", 0.5, 0)
+    assert math.isnan(truth) and top == 5.0
