@@ -95,7 +95,6 @@ def summary_rows(variants: list[VariantAnalysis]) -> list[dict[str, str]]:
                 "failure mode": va.failure_mode,
                 "emergence (off)": _fmt_scale(e),
                 "sharpness (decades)": sharp if e is not None and math.isfinite(e.log10_scale) else "—",
-                "sudden": ("yes" if e.sudden else "no") if e is not None and math.isfinite(e.log10_scale) else "—",
                 "oversight on": _fmt_scale(on),
                 **organism_cells(va),
                 "gap at largest rung": f"{va.largest_gap:+.2f}" if math.isfinite(va.largest_gap) else "—",

@@ -6,6 +6,7 @@ import html
 import math
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from bestiary.analysis import plots_scale
@@ -94,7 +95,7 @@ def organism_cells(va: VariantAnalysis) -> dict[str, str]:
         return {
             "half of organisms turned at": why,
             "organism sharpness (dec.)": "—",
-            "sudden, every seed left out": "—",
+            "sudden": "—",
         }
     lo, hi = m.interval("midpoint")
     slo, shi = m.interval("sharpness")
@@ -102,8 +103,14 @@ def organism_cells(va: VariantAnalysis) -> dict[str, str]:
     return {
         "half of organisms turned at": f"{10**m.midpoint:,.0f}{_interval(lo, hi)}",
         "organism sharpness (dec.)": f"{m.sharpness:.2f}{_interval(slo, shi, power=False)}",
-        "sudden, every seed left out": (
-            ("yes" if m.sudden else "no") + (f" (LOSO {loso[0]:.2f}–{loso[1]:.2f})" if math.isfinite(loso[0]) else "")
+        # Suddenness is a property of organisms, not of their mean: a pooled curve over organisms that
+        # turn at their own scales looks sudden. The verdict is the mixture's, checked by leaving each
+        # seed out where there are seeds enough to do so.
+        "sudden": ("yes" if m.sudden else "no")
+        + (
+            f" (every seed left out: {loso[0]:.2f}–{loso[1]:.2f} dec.)"
+            if math.isfinite(loso[0])
+            else f" (not checked by leaving seeds out: {len(np.unique(m.seeds))} seeds, 3 needed)"
         ),
     }
 
