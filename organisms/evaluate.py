@@ -28,6 +28,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 import bestiary.envs as E
 from bestiary.envs.vector import BatchedVecEnv
 from bestiary.organisms.spec import ResolvedTrial
+from bestiary.organisms.streams import stream_base
 
 EVAL_SEED_OFFSET = 1_000_003
 MAX_COPIES = 256
@@ -256,7 +257,7 @@ def evaluate(model: BaseAlgorithm, trial: ResolvedTrial) -> dict[str, Any]:
     spec = trial.evaluation
     conditions = {
         regime: behaviour(
-            play(model, env, regime, spec.episodes, trial.seed + EVAL_SEED_OFFSET, spec.deterministic), env
+            play(model, env, regime, spec.episodes, stream_base(trial.seed, "eval"), spec.deterministic), env
         )
         for regime in conditions_of(trial)
     }

@@ -51,6 +51,7 @@ import bestiary.envs as E
 from bestiary.envs.simulator import Simulator, regime_code
 from bestiary.organisms.errors import OrganismError
 from bestiary.organisms.stacked import StackedAdam, StackedPolicy
+from bestiary.organisms.streams import stream_base
 
 #: Inputs and hidden layers are stored padded to a multiple of this many units (MKL's products are
 #: much faster on such sizes; the padding computes nothing: organisms/stacked.py).
@@ -150,9 +151,10 @@ class Population:
             definition = E.make_definition(env_id, **dict(kwargs))
             sim = Simulator(definition, n_envs * len(idx))
             sim.regime[:] = regime_code(oversight)
-            for j, i in enumerate(idx):  # copy c of member i is seeded seed_i + c, as SB3 seeds a VecEnv
+            for j, i in enumerate(idx):  # copy c of member i is seeded base_i + c, as the SB3 trainer seeds its VecEnv
+                base = stream_base(members[i].seed, "train")
                 for c in range(n_envs):
-                    sim.set_generator(j * n_envs + c, seeding.np_random(members[i].seed + c)[0])
+                    sim.set_generator(j * n_envs + c, seeding.np_random(base + c)[0])
             sim.reset(np.arange(sim.n))
             self.sims.append((sim, idx))
         self.order = np.concatenate([idx for _, idx in self.sims])  # population slot of each simulator block

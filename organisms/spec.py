@@ -23,6 +23,7 @@ import bestiary.envs as E
 from bestiary.organisms.compute import LR_RULES, LrRule, learning_rate
 from bestiary.organisms.errors import OrganismError
 from bestiary.organisms.ladder import architecture
+from bestiary.organisms.streams import SCHEME as STREAMS_SCHEME
 
 #: The training algorithms (stable-baselines3 and sb3-contrib); one source for specs, sweeps and the CLI.
 Algorithm = Literal["ppo", "a2c", "dqn", "recurrent_ppo"]
@@ -107,6 +108,7 @@ class ResolvedTrial(BaseModel):
     trainer: Trainer = "sb3"
     mechanism: str = ""
     lr_rule: str = "constant"
+    streams: str = STREAMS_SCHEME
 
     def to_json(self) -> dict[str, Any]:
         """The JSON-ready dict written to ``trial.json``."""
@@ -231,6 +233,7 @@ def resolve(spec: TrialSpec, source: ResolvedTrial | None = None) -> ResolvedTri
         "trainer": trainer,
         "mechanism": env.mechanism,
         "lr_rule": spec.lr_rule,
+        "streams": STREAMS_SCHEME,
     }
     return ResolvedTrial(trial_id=trial_id(body), **body)
 

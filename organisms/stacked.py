@@ -195,6 +195,10 @@ class StackedPolicy:
         return ok
 
 
+#: Per-organism sizes that are multiples of this are stepped by the fused kernel in whole vector blocks.
+FUSED_BLOCK = 16
+
+
 class StackedAdam:
     """``torch.optim.Adam(fused=True)`` over the stacked tensors, through torch's functional Adam.
 
@@ -205,6 +209,12 @@ class StackedAdam:
     than the default CPU path here; the two differ in rounding only (by at most 1e-6 after
     300 steps; SB3 uses the default). Each organism's moments are its own slice of the
     stacked moments, as its parameters are.
+
+    The fused kernel steps a tensor in vector blocks and its remainder elementwise, and the two
+    round differently: a tensor whose per-organism size is not a multiple of 16 (an output
+    head's bias, 1 or 2 units per organism) would then round one way alone and another in a
+    population, depending only on how many organisms it stacks. Such tensors, a few elements
+    each, take Adam's default single-tensor path, which rounds alike whatever the stack.
 
     Args:
         params: The tensors to update (their ``.grad`` holds the gradients).
@@ -223,15 +233,22 @@ class StackedAdam:
         self.exp_avgs = [torch.zeros_like(p) for p in params]
         self.exp_avg_sqs = [torch.zeros_like(p) for p in params]
         self.steps = [torch.tensor(0.0) for _ in params]  # Adam keeps the step count on the CPU, as float32
+        whole = [i for i, p in enumerate(params) if p[0].numel() % FUSED_BLOCK == 0]
+        self._fused, self._plain = whole, [i for i in range(len(params)) if i not in whole]
 
     def step(self) -> None:
         """One Adam step of every tensor from its ``.grad``."""
-        grads: list[torch.Tensor] = [p.grad for p in self.params]  # type: ignore[misc]
-        with torch.no_grad():
-            self._adam(
-                self.params, grads, self.exp_avgs, self.exp_avg_sqs, [], self.steps,
-                foreach=False, capturable=False, differentiable=False, fused=True, grad_scale=None,
-                found_inf=None, has_complex=False, decoupled_weight_decay=False, amsgrad=False,
-                beta1=self.betas[0], beta2=self.betas[1], lr=self.lr, weight_decay=0.0, eps=self.eps,
-                maximize=False,
-            )  # fmt: skip
+        for fused, idx in ((True, self._fused), (False, self._plain)):
+            if not idx:
+                continue
+            params = [self.params[i] for i in idx]
+            grads: list[torch.Tensor] = [p.grad for p in params]  # type: ignore[misc]
+            with torch.no_grad():
+                self._adam(
+                    params, grads, [self.exp_avgs[i] for i in idx], [self.exp_avg_sqs[i] for i in idx], [],
+                    [self.steps[i] for i in idx],
+                    foreach=False, capturable=False, differentiable=False, fused=fused, grad_scale=None,
+                    found_inf=None, has_complex=False, decoupled_weight_decay=False, amsgrad=False,
+                    beta1=self.betas[0], beta2=self.betas[1], lr=self.lr, weight_decay=0.0, eps=self.eps,
+                    maximize=False,
+                )  # fmt: skip

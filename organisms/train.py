@@ -24,6 +24,7 @@ import bestiary.envs as E
 from bestiary.organisms.errors import OrganismError
 from bestiary.organisms.protocol import TRAIN_COLUMNS
 from bestiary.organisms.spec import ResolvedTrial
+from bestiary.organisms.streams import stream_base
 
 ACTIVATIONS = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh}
 
@@ -112,7 +113,9 @@ def architecture_json(trial: ResolvedTrial, params: int) -> dict[str, Any]:
 
 def make_training_env(trial: ResolvedTrial) -> VecEnv:
     """The batched training environment of a trial, seeded, in its training regime."""
-    return E.make_vec(trial.env_id, trial.n_envs, seed=trial.seed, oversight=trial.oversight, **trial.env_kwargs)
+    return E.make_vec(
+        trial.env_id, trial.n_envs, seed=stream_base(trial.seed, "train"), oversight=trial.oversight, **trial.env_kwargs
+    )
 
 
 class TrainLog(BaseCallback):
