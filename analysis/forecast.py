@@ -17,6 +17,7 @@ the behavioural emergence scale before the behaviour itself has moved.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -97,10 +98,60 @@ def critical_level(
     return critical_level_of(fit, pfit, tau)
 
 
+@dataclass(frozen=True)
+class LevelSource:
+    """Organisms of another variant whose behaviour's emergence calibrates a critical precursor level."""
+
+    label: str
+    behaviour: pd.DataFrame
+    precursor: pd.DataFrame
+
+
+#: A critical level as a function of the largest log10 scale a forecast used: (level, sources used).
+LevelAt = Callable[[float], tuple[float, list[str]]]
+
+
+def levels_from_below(sources: Sequence[LevelSource], x: str = "params", tau: float = 0.5) -> LevelAt:
+    """Critical levels that use only organisms at or below the scale a forecast has seen.
+
+    A forecast from the k smallest rungs may not borrow a level from another variant's emergence
+    at scales far above its own data: for a forecast whose largest rung is ``10**u``, each source
+    contributes only if its behaviour, fitted on its organisms with ``x ≤ 10**u``, crosses τ
+    within those organisms; the level is the mean of the precursor's fitted values there.
+    """
+    cache: dict[tuple[str, int], float] = {}
+
+    def one(src: LevelSource, used: float) -> float:
+        b = src.behaviour[np.log10(src.behaviour[x].astype(float)) <= used + 1e-9]
+        p = src.precursor[np.log10(src.precursor[x].astype(float)) <= used + 1e-9]
+        key = (src.label, b[x].nunique())
+        if key not in cache:
+            cache[key] = math.nan
+            if b[x].nunique() >= 3 and p[x].nunique() >= 2:
+                try:
+                    fit = fit_trend(b, x=x, model="logistic", n_boot=0)
+                    e = emergence(fit, tau)
+                    if math.isfinite(e.log10_scale) and e.log10_scale <= math.log10(b[x].max()):
+                        pfit = fit_trend(p, x=x, y="value", model="auto", n_boot=0)
+                        cache[key] = float(pfit.predict(10**e.log10_scale))
+                except InsufficientDataError:
+                    pass
+        return cache[key]
+
+    def at(used: float) -> tuple[float, list[str]]:
+        found = [(src.label, one(src, used)) for src in sources]
+        found = [(label, v) for label, v in found if math.isfinite(v)]
+        if not found:
+            return math.nan, []
+        return float(np.mean([v for _, v in found])), [f"{label}: {v:.3g}" for label, v in found]
+
+    return at
+
+
 def precursor_backtest(
     behaviour: pd.DataFrame,
     precursor: pd.DataFrame,
-    level: float,
+    level: float | LevelAt,
     x: str = "params",
     tau: float = 0.5,
     min_rungs: int = 3,
@@ -113,7 +164,10 @@ def precursor_backtest(
     Args:
         behaviour: Rate rows (for the reference emergence scale).
         precursor: Continuous rows of the precursor metric, same organisms.
-        level: The critical precursor level (from other environments or seeds).
+        level: The critical precursor level (from other environments or seeds), or — so that no
+            forecast borrows from scales above its own data — a function of the largest log10
+            scale a forecast used giving the level calibrated at or below it
+            (:func:`levels_from_below`).
         x: Scale column.
         tau: Danger level of the behaviour.
         min_rungs: Smallest k tried.
@@ -126,13 +180,21 @@ def precursor_backtest(
     for k in range(min_rungs, precursor[x].nunique() + 1):
         sub = _k_rungs(precursor, x, k)
         used = float(np.log10(sub[x].max()))
-        if not np.isfinite(level):
-            rows.append(_row("precursor", k, used, math.nan, (math.nan, math.nan), ref, "no critical level"))
+        if callable(level):
+            lvl, sources = level(used)
+            why = f"critical level {lvl:.3g} from organisms ≤ {10**used:,.3g}: " + "; ".join(sources)
+        else:
+            lvl, why = level, ""
+        if not np.isfinite(lvl):
+            note = "no critical level" + (f" from organisms ≤ {10**used:,.3g}" if callable(level) else "")
+            rows.append(_row("precursor", k, used, math.nan, (math.nan, math.nan), ref, note))
             continue
         try:
             fit = fit_trend(sub, x=x, y="value", model=model, n_boot=n_boot, seed=seed)
-            e = emergence(fit, level)
-            rows.append(_row("precursor", k, used, e.log10_scale, e.interval, ref, e.note))
+            e = emergence(fit, lvl)
+            rows.append(
+                _row("precursor", k, used, e.log10_scale, e.interval, ref, "; ".join(filter(None, [why, e.note])))
+            )
         except InsufficientDataError as exc:
             rows.append(_row("precursor", k, used, math.nan, (math.nan, math.nan), ref, str(exc)))
     return rows

@@ -253,7 +253,6 @@ MODELS: dict[str, Model] = {
         _sat_starts,
         lambda x, y: [(None, None), (None, None), (0.01, 5.0)],
         jacobian=_sat_power_jac,
-        soft=(2,),
     ),
     "broken_power_law": Model(
         "broken_power_law",
@@ -400,6 +399,7 @@ def _polish(
                 jac=True,
                 method="L-BFGS-B",
                 bounds=bounds,
+                options={"maxiter": 300},
             )
         if np.isfinite(res.fun) and res.fun < best_nll:
             best, best_nll = np.asarray(res.x, float), float(res.fun)

@@ -20,7 +20,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bestiary.analysis.forecast import BacktestRow, backtest, critical_level_of, precursor_backtest
+from bestiary.analysis.forecast import (
+    BacktestRow,
+    LevelSource,
+    backtest,
+    critical_level_of,
+    levels_from_below,
+    precursor_backtest,
+)
 from bestiary.analysis.mixture import MixtureFit, fit_mixture
 from bestiary.analysis.plateaus import Plateau, detect_plateau
 from bestiary.analysis.schema import PROBE_CONDITION, TRAIN_CONDITION
@@ -196,6 +203,7 @@ def _forecasts(
     # Backtests refit every k, so they take fewer draws; none when the caller wants point fits only.
     bt_boot = max(20, n_boot // 4) if n_boot > 0 else 0
     chosen = _backtest_budgets(variants)
+    by_key = {(*va.key, va.timesteps): va for va in variants}
     for va in variants:
         behaviour = organisms_of(va.rows(df), BEHAVIOUR, "off")
         e = va.emergences.get("off")
@@ -223,12 +231,22 @@ def _forecasts(
             va.notes.append(f"behaviour backtest: {exc}")
         if others:
             va.notes.append(
-                f"precursor critical level {va.critical:.3g}: the mean of " + ", ".join(va.critical_sources)
+                f"precursor critical level {va.critical:.3g} (all organisms): the mean of "
+                + ", ".join(va.critical_sources)
+                + "; each backtest forecast uses only the organisms at or below its own largest rung"
             )
+            sources = [
+                LevelSource(
+                    variant_label(k[0], k[1]),
+                    organisms_of(by_key[k].rows(df), BEHAVIOUR, "off"),
+                    organisms_of(by_key[k].rows(df), precursor, PROBE_CONDITION),
+                )
+                for k in sorted(others)
+            ]
             va.backtest_rows += precursor_backtest(
                 behaviour,
                 organisms_of(va.rows(df), precursor, PROBE_CONDITION),
-                va.critical,
+                levels_from_below(sources, x, tau),
                 x,
                 tau,
                 n_boot=bt_boot,

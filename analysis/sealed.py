@@ -232,7 +232,9 @@ def _make_forecast(
                 at_n = beh[beh.params == n]
                 if at_n.timesteps.nunique() < 3:
                     continue
-                used = float(np.log10(at_n.compute.max()))
+                # The lead is measured from the largest compute the forecast saw of this variant at any
+                # parameter count, not from this row's own: organisms of other sizes were trained further.
+                used = float(np.log10(beh.compute.max()))
                 est, iv, note = _crossing(at_n, "compute", tau, n_boot)
                 preds.append(Prediction(str(env_id), str(kw), mech, "compute", {"params": float(n)}, "behaviour",
                                         est, iv, used, note=note))  # fmt: skip

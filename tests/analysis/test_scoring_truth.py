@@ -121,3 +121,16 @@ def test_a_truth_must_be_bracketed_by_the_rungs() -> None:
 
     truth, _, top = _truth(rows, "params", 0.5, 0)
     assert math.isnan(truth) and top == 5.0
+
+
+def test_compute_leads_are_measured_from_the_largest_compute_the_forecast_saw() -> None:
+    from bestiary.analysis.synthetic import synthetic_grid
+
+    grid = synthetic_grid(seed=7, seeds=2)
+    lower = grid[grid.params <= 2000]
+    doc = make_forecast(lower, n_boot=0)
+    compute_preds = [p for p in doc["predictions"] if p["axis"] == "compute"]
+    assert compute_preds
+    for p in compute_preds:
+        seen = lower[(lower.env_id == p["env_id"]) & (lower.metric == "violation_rate") & (lower.condition == "off")]
+        assert p["largest_used_log10"] == math.log10(seen.compute.max())
