@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from bestiary.analysis.trends import InsufficientDataError, TrendFit, emergence, fit_trend, within_data
+from bestiary.analysis.trends import InsufficientDataError, TrendFit, emergence, fit_trend, forecastable, within_data
 
 FACTOR_TWO = math.log10(2)
 
@@ -74,7 +74,8 @@ def backtest(
         sub = _k_rungs(data, x, k)
         used = float(np.log10(sub[x].max()))
         try:
-            e = emergence(fit_trend(sub, x=x, model="logistic", n_boot=n_boot, seed=seed), tau)
+            fit = fit_trend(sub, x=x, model="logistic", n_boot=n_boot, seed=seed)
+            e = forecastable(emergence(fit, tau), fit)
             rows.append(_row("behaviour", k, used, e.log10_scale, e.interval, ref, e.note))
         except InsufficientDataError as exc:
             rows.append(_row("behaviour", k, used, math.nan, (math.nan, math.nan), ref, str(exc)))
@@ -191,7 +192,7 @@ def precursor_backtest(
             continue
         try:
             fit = fit_trend(sub, x=x, y="value", model=model, n_boot=n_boot, seed=seed)
-            e = emergence(fit, lvl)
+            e = forecastable(emergence(fit, lvl), fit)
             rows.append(
                 _row("precursor", k, used, e.log10_scale, e.interval, ref, "; ".join(filter(None, [why, e.note])))
             )

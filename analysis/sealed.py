@@ -38,10 +38,11 @@ import numpy as np
 import pandas as pd
 
 from bestiary.analysis.forecast import FACTOR_TWO
+from bestiary.analysis.plateaus import detect_plateau
 from bestiary.analysis.schema import PROBE_CONDITION
 from bestiary.analysis.surface import fit_surface
 from bestiary.analysis.table import variant_label
-from bestiary.analysis.trends import InsufficientDataError, emergence, fit_trend, within_data
+from bestiary.analysis.trends import InsufficientDataError, emergence, fit_trend, forecastable, within_data
 
 FORMAT = "bestiary-forecast/2"
 #: Earlier formats that can still be read (format 1 wrote every non-finite number as null).
@@ -110,11 +111,14 @@ def _crossing(rows: pd.DataFrame, x: str, tau: float, n_boot: int, level: float 
     """(estimate, interval, note) of a behaviour logistic (or, with ``level``, a precursor trend)."""
     try:
         if level is None:
+            shelf = detect_plateau(rows, tau, x)
+            if shelf.on_tau:
+                return math.nan, (math.nan, math.nan), f"refused: {shelf.reason}"
             fit = fit_trend(rows, x=x, model="logistic", n_boot=n_boot)
-            e = emergence(fit, tau)
+            e = forecastable(emergence(fit, tau), fit)
         else:
             fit = fit_trend(rows, x=x, y="value", model="auto", n_boot=n_boot)
-            e = emergence(fit, level)
+            e = forecastable(emergence(fit, level), fit)
     except InsufficientDataError as exc:
         return math.nan, (math.nan, math.nan), str(exc)
     return e.log10_scale, e.interval, e.note
@@ -318,7 +322,8 @@ class Score:
         outcome: ``hit`` (within ×2), ``miss``, ``false alarm`` (emergence forecast inside the
             grid where none came), ``missed emergence`` (``not reached`` forecast where it came),
             ``agrees: not reached``, ``abstained`` (the method could not forecast: too few rungs, no
-            critical level), ``untested`` (no organism it did not use in this slice).
+            critical level), ``untested`` (no organism it did not use in this slice), ``no truth: τ on a
+            plateau`` (the slice's τ lies on a shelf, where the pipeline refuses an emergence scale).
         kind: ``forecast`` when the prediction counts in the headline, else ``untested``.
     """
 
@@ -360,10 +365,16 @@ def score(doc: dict[str, Any], df: pd.DataFrame, n_boot: int = 0) -> list[Score]
         return _score(doc, df, n_boot)
 
 
+#: The truth of a slice whose τ lies on a plateau (never a scale: compared by identity).
+REFUSED = -1e300
+
+
 def _truth(g: pd.DataFrame, axis: str, tau: float, n_boot: int) -> tuple[float, float, float]:
     """(truth, smallest, largest) log10 scale of a slice: the crossing only where the rungs bracket it."""
     lx = np.log10(g[axis].astype(float).to_numpy())
     lo, hi = float(lx.min()), float(lx.max())
+    if detect_plateau(g, tau, axis).on_tau:
+        return REFUSED, lo, hi  # τ on a shelf: the pipeline refuses this emergence, so nothing is scored on it
     try:
         fit = fit_trend(g, x=axis, model="logistic", n_boot=n_boot)
     except InsufficientDataError:
@@ -443,6 +454,9 @@ def _score(doc: dict[str, Any], df: pd.DataFrame, n_boot: int) -> list[Score]:
         used_top = number(p["largest_used_log10"])
         if not testable:
             outcome, err, censored, covered, kind = "untested", math.nan, False, False, "untested"
+        elif truth == REFUSED:
+            outcome, err, censored, covered, kind = "no truth: τ on a plateau", math.nan, False, False, "untested"
+            truth = math.nan
         elif math.isnan(est) and not _claims_not_reached(p.get("note", "")):
             # The method could not forecast here (too few rungs, no critical level): an abstention, shown
             # in the counts by outcome and never as agreement.

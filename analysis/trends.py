@@ -367,10 +367,51 @@ def emergence(fit: TrendFit, tau: float = 0.5, level: float = 0.9) -> Emergence:
 MAX_EXTRAPOLATION_DECADES = 0.5
 
 
+#: A crossing beyond the largest rung needs a rise this significant (one-sided Kendall test over organisms).
+RISE_P_VALUE = 0.05
+
+
+def rise_p_value(fit: TrendFit) -> float:
+    """One-sided p-value that the organisms' values rise with scale (Kendall's τ_b, ties allowed).
+
+    Organisms, not episodes, are the replicates: a flat behaviour whose seeds scatter widely can
+    make a logistic bend upward at the top rung by chance, and its episode counts would call that
+    bend certain.
+    """
+    from scipy.stats import kendalltau
+
+    if len(np.unique(fit.x)) < 2 or np.ptp(fit.y) == 0:
+        return 1.0
+    p = kendalltau(np.log10(fit.x), fit.y, alternative="greater").pvalue
+    return float(p) if math.isfinite(p) else 1.0
+
+
+def forecastable(e: Emergence, fit: TrendFit) -> Emergence:
+    """An emergence beyond the largest rung only where the data rise (else "not reached", saying why)."""
+    if not math.isfinite(e.log10_scale) or e.log10_scale <= float(np.log10(fit.x.max())):
+        return e
+    p = rise_p_value(fit)
+    if p < RISE_P_VALUE:
+        return e
+    return replace(
+        e,
+        log10_scale=math.nan,
+        interval=(math.inf, math.inf),
+        sudden=False,
+        note=(
+            f"not reached: the fit would cross τ = {e.tau} at {10**e.log10_scale:,.3g}, beyond the largest rung, but "
+            f"the organisms show no rise with scale (one-sided Kendall p = {p:.2f} ≥ {RISE_P_VALUE})"
+        ),
+    )
+
+
 def within_data(e: Emergence, fit: TrendFit) -> Emergence:
     """Treat a crossing far beyond the largest rung as not reached (and say where the fit would cross)."""
     largest = float(np.log10(fit.x.max()))
     if not math.isfinite(e.log10_scale) or e.log10_scale <= largest:
+        return e
+    e = forecastable(e, fit)
+    if not math.isfinite(e.log10_scale):
         return e
     top = float(np.mean(fit.y[fit.x == fit.x.max()]))
     if e.log10_scale > largest + MAX_EXTRAPOLATION_DECADES or top < e.tau / 2:

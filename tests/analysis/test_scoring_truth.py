@@ -134,3 +134,31 @@ def test_compute_leads_are_measured_from_the_largest_compute_the_forecast_saw() 
     for p in compute_preds:
         seen = lower[(lower.env_id == p["env_id"]) & (lower.metric == "violation_rate") & (lower.condition == "off")]
         assert p["largest_used_log10"] == math.log10(seen.compute.max())
+
+
+def _shelf_table(seed: int = 8) -> pd.DataFrame:
+    """A rate that rises in two steps with a shelf at τ (organisms that solved half the cue)."""
+    rng = np.random.default_rng(seed)
+    params = np.geomspace(100, 1e5, 7)
+    level = [0.02, 0.03, 0.5, 0.5, 0.5, 0.93, 0.95]
+    rows = []
+    for p, r in zip(params, level, strict=True):
+        for s in range(5):
+            k = int(rng.binomial(1000, float(np.clip(r + rng.normal(0, 0.02), 0.01, 0.99))))
+            base = dict(trial_id=f"t-{p:.0f}-{s}", env_id="t/Shelf-v0", env_kwargs="{}", failure_mode="x", params=p,
+                        timesteps=1e5, seed=s, status="done", mechanism="m", compute=6 * p * 1e5)  # fmt: skip
+            rows.append({**base, "condition": "off", "metric": "violation_rate", "value": k / 1000,
+                         "successes": k, "trials": 1000})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_a_truth_on_a_plateau_is_not_scored() -> None:
+    from bestiary.analysis.plateaus import detect_plateau
+
+    table = _shelf_table()
+    assert detect_plateau(table, 0.5).on_tau
+    doc = make_forecast(table[table.params <= 1000], n_boot=0)
+    s = scores_frame(score(doc, table))
+    params_axis = s[s.axis == "params"]
+    assert not params_axis.empty and (params_axis.outcome == "no truth: τ on a plateau").all()
+    assert (params_axis.kind == "untested").all()
