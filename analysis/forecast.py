@@ -23,7 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from bestiary.analysis.trends import InsufficientDataError, TrendFit, emergence, fit_trend, forecastable, within_data
+from bestiary.analysis.support import forecastable
+from bestiary.analysis.trends import InsufficientDataError, TrendFit, emergence, fit_trend, within_data
 
 FACTOR_TWO = math.log10(2)
 

@@ -29,6 +29,7 @@ import numpy as np
 from scipy.special import expit
 
 from bestiary.analysis.batched import fit_binomial, fit_gaussian, gaussian_nll, numeric_jacobian
+from bestiary.analysis.broken_starts import broken_starts
 
 _EPS = 1e-9
 
@@ -154,61 +155,6 @@ def _sat_starts(x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
     ]
 
 
-#: Grids of the nonlinear parameters of a broken power law from which fits start: every
-#: combination is scored with ``a`` and ``b`` solved exactly (they enter linearly), and the best
-#: few start the Levenberg–Marquardt. A break as sharp as a real task's (Caballero et al.'s
-#: 4-digit addition: c1 ≈ 5.7, f1 ≈ 0.06) must be reachable from one of them.
-_BREAK_C0 = (-0.5, 0.0, 0.5)
-_BREAK_C = (-6.0, -2.0, -0.5, 0.5, 2.0, 6.0)
-_BREAK_F = (0.05, 0.3, 1.0)
-_BREAK_STARTS = 24
-
-
-def _broken_basis(theta_nl: np.ndarray, x: np.ndarray, nbreaks: int) -> np.ndarray:
-    """``x^(−c0) Π (1 + (x/d_i)^(1/f_i))^(−c_i f_i)`` for rows ``(c0, c1, log d1, f1, ...)`` → ``(B, R)``."""
-    g = np.power(x[None, :], -theta_nl[:, :1])
-    for i in range(nbreaks):
-        c, logd, f = (theta_nl[:, 1 + 3 * i + j, None] for j in range(3))
-        g = g * np.power(1 + np.power(x[None, :] / 10.0**logd, 1 / f), -c * f)
-    return g
-
-
-def _broken_starts(nbreaks: int) -> Callable[[np.ndarray, np.ndarray], list[np.ndarray]]:
-    def starts(x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
-        lx = np.log10(x)
-        ds = np.linspace(lx.min(), lx.max(), 7 if nbreaks == 1 else 5)
-        rows = []
-        for c0 in _BREAK_C0:
-            for f in _BREAK_F if nbreaks == 1 else _BREAK_F[:2]:
-                if nbreaks == 1:
-                    rows += [[c0, c, d, f] for c in _BREAK_C for d in ds]
-                else:
-                    rows += [
-                        [c0, c1, d1, f, c2, d2, f]
-                        for i, d1 in enumerate(ds)
-                        for d2 in ds[i + 1 :]
-                        for c1 in _BREAK_C[1:-1]
-                        for c2 in _BREAK_C[1:-1]
-                    ]
-        nl = np.array(rows, float)
-        with np.errstate(all="ignore"):
-            g = _broken_basis(nl, x, nbreaks)
-        # a and b by least squares for every row at once: y ≈ a + b g (variable projection).
-        gm, ym = g.mean(axis=1, keepdims=True), float(np.mean(y))
-        gc = g - gm
-        with np.errstate(all="ignore"):
-            b = (gc @ (y - ym)) / np.sum(gc * gc, axis=1)
-            a = ym - b * gm[:, 0]
-            rss = np.sum((a[:, None] + b[:, None] * g - y) ** 2, axis=1)
-        ok = np.isfinite(rss) & np.isfinite(a) & np.isfinite(b)
-        order = np.flatnonzero(ok)[np.argsort(rss[ok], kind="stable")][:_BREAK_STARTS]
-        return [np.concatenate([[a[i], b[i]], nl[i]]) for i in order] or [
-            np.array([float(np.min(y)), 1.0, 0.0] + [0.3, float(np.median(lx)), 0.3] * nbreaks)
-        ]
-
-    return starts
-
-
 def _broken_bounds(nbreaks: int) -> Callable[[np.ndarray, np.ndarray], list[tuple[float | None, float | None]]]:
     def bounds(x: np.ndarray, y: np.ndarray) -> list[tuple[float | None, float | None]]:
         lx = np.log10(x)
@@ -258,7 +204,7 @@ MODELS: dict[str, Model] = {
         "broken_power_law",
         ("a", "b", "c0", "c1", "log10_d1", "f1"),
         _broken(1),
-        _broken_starts(1),
+        broken_starts(1),
         _broken_bounds(1),
         soft=(2, 3, 4, 5),
     ),
@@ -266,7 +212,7 @@ MODELS: dict[str, Model] = {
         "broken_power_law_2",
         ("a", "b", "c0", "c1", "log10_d1", "f1", "c2", "log10_d2", "f2"),
         _broken(2),
-        _broken_starts(2),
+        broken_starts(2),
         _broken_bounds(2),
         soft=(2, 3, 4, 5, 6, 7, 8),
     ),
@@ -374,7 +320,7 @@ def _objective_and_gradient(
         return float(nll), -((successes / p - (trials - successes) / (1 - p)) @ jac)
     r = pred - y
     rss = max(float(r @ r), 1e-12 * len(y))
-    return float(gaussian_nll(rss, len(y))), len(y) / rss * (r @ jac)
+    return float(gaussian_nll(np.asarray(rss), len(y))), len(y) / rss * (r @ jac)
 
 
 def _polish(
@@ -389,7 +335,10 @@ def _polish(
     from scipy.optimize import minimize
 
     lo, hi = box(model, x, y)
-    bounds = list(zip(np.where(np.isfinite(lo), lo, None), np.where(np.isfinite(hi), hi, None), strict=True))
+    bounds = [
+        (float(a) if np.isfinite(a) else None, float(b) if np.isfinite(b) else None)
+        for a, b in zip(lo, hi, strict=True)
+    ]
     best, best_nll = starts[0], math.inf
     for start in starts:
         with np.errstate(all="ignore"):

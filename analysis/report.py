@@ -31,7 +31,8 @@ from bestiary.analysis.report_sections import (
     two_axis_section,
 )
 from bestiary.analysis.schema import PROBE_CONDITION
-from bestiary.analysis.sealed import ForecastError, score, scores_frame
+from bestiary.analysis.scoring import score, scores_frame
+from bestiary.analysis.sealed import ForecastError
 from bestiary.analysis.table import CONTRACT_COLUMNS
 from bestiary.analysis.trends import Emergence
 from bestiary.analysis.two_axis import analyse_two_axis, thresholds_rows

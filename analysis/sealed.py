@@ -15,7 +15,7 @@ several methods side by side:
   pooled, as if the budget did not matter.
 
 Every organism used is recorded with a content hash of its results, and the file carries
-a hash of itself. :func:`score` refuses a file whose hash does not match (tampered), a set
+a hash of itself. :func:`~bestiary.analysis.scoring.score` refuses a file whose hash does not match (tampered), a set
 of organisms in which a used organism's results changed, and one with no organism the
 forecast did not use; it then reports, per forecast, the error in decades against the
 emergence fitted on all organisms, whether the interval covered it, and the lead: how
@@ -37,12 +37,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bestiary.analysis.forecast import FACTOR_TWO
 from bestiary.analysis.plateaus import detect_plateau
 from bestiary.analysis.schema import PROBE_CONDITION
+from bestiary.analysis.support import forecastable
 from bestiary.analysis.surface import fit_surface
 from bestiary.analysis.table import variant_label
-from bestiary.analysis.trends import InsufficientDataError, emergence, fit_trend, forecastable, within_data
+from bestiary.analysis.trends import InsufficientDataError, emergence, fit_trend, within_data
 
 FORMAT = "bestiary-forecast/2"
 #: Earlier formats that can still be read (format 1 wrote every non-finite number as null).
@@ -103,7 +103,8 @@ class Prediction:
     note: str = ""
 
 
-def _rows(df: pd.DataFrame, metric: str, condition: str) -> pd.DataFrame:
+def rows_of(df: pd.DataFrame, metric: str, condition: str) -> pd.DataFrame:
+    """The finished organisms' rows of one metric in one condition."""
     return df[(df.metric == metric) & (df.condition == condition) & (df.status == "done")]
 
 
@@ -128,7 +129,7 @@ def _levels(df: pd.DataFrame, metric: str, tau: float) -> dict[tuple[str, str, f
     """Per (variant, budget): the precursor's fitted value at the behaviour's emergence within the data."""
     out = {}
     for (env_id, kw, t), g in df[df.status == "done"].groupby(["env_id", "env_kwargs", "timesteps"]):
-        beh, pre = _rows(g, BEHAVIOUR, "off"), _rows(g, metric, PROBE_CONDITION)
+        beh, pre = rows_of(g, BEHAVIOUR, "off"), rows_of(g, metric, PROBE_CONDITION)
         if beh.params.nunique() < 3 or pre.params.nunique() < 2:
             continue
         try:
@@ -185,7 +186,7 @@ def _make_forecast(
     levels = {name: _levels(done, metric, tau) for name, metric in PRECURSORS.items()}
     for (env_id, kw), g in done.groupby(["env_id", "env_kwargs"], sort=True):
         mech = _mechanism(g)
-        beh = _rows(g, BEHAVIOUR, "off")
+        beh = rows_of(g, BEHAVIOUR, "off")
         if beh.empty:
             continue
         surf, why = None, ""
@@ -219,7 +220,7 @@ def _make_forecast(
                     k: v for k, v in levels[name].items()
                     if k[2] == float(t) and v[1] != mech and (k[0], k[1]) != (env_id, kw)
                 }  # fmt: skip
-                pre = _rows(g, metric, PROBE_CONDITION)
+                pre = rows_of(g, metric, PROBE_CONDITION)
                 pre = pre[pre.timesteps == t]
                 if not others:
                     note = f"no environment of another mechanism than {mech or 'unknown'} emerged at this budget"
@@ -307,174 +308,3 @@ def number(v: Any) -> float:
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         raise ForecastError(f"not a number in the forecast file: {v!r} (expected a number, null, 'inf' or '-inf')")
     return float(v)
-
-
-@dataclass(frozen=True)
-class Score:
-    """A prediction scored against what the organisms it did not use show.
-
-    Attributes:
-        truth_log10: The emergence scale fitted on every organism of the slice when it lies within
-            the slice's rungs; −∞ when the behaviour is at or above τ from the smallest rung on; nan
-            when τ is not reached up to the largest rung (the truth is then only "beyond" it).
-        error_decades: |forecast − truth|; for a censored outcome, the least the error can be.
-        censored: The error is a lower bound (one side of the comparison is open).
-        outcome: ``hit`` (within ×2), ``miss``, ``false alarm`` (emergence forecast inside the
-            grid where none came), ``missed emergence`` (``not reached`` forecast where it came),
-            ``agrees: not reached``, ``abstained`` (the method could not forecast: too few rungs, no
-            critical level), ``untested`` (no organism it did not use in this slice), ``no truth: τ on a
-            plateau`` (the slice's τ lies on a shelf, where the pipeline refuses an emergence scale).
-        kind: ``forecast`` when the prediction counts in the headline, else ``untested``.
-    """
-
-    env_id: str
-    env_kwargs: str
-    axis: str
-    at: str
-    method: str
-    log10_estimate: float
-    interval_low: float
-    interval_high: float
-    truth_log10: float
-    largest_trained_log10: float
-    error_decades: float
-    censored: bool
-    covered: bool
-    within_factor_two: bool
-    lead_decades: float
-    outcome: str
-    kind: str
-
-
-def score(doc: dict[str, Any], df: pd.DataFrame, n_boot: int = 0) -> list[Score]:
-    """Score a sealed forecast against a table that holds organisms it did not use.
-
-    Every prediction of a slice (an environment at a budget, or at a parameter count) that holds
-    an organism the forecast did not use is scored, whatever the scale of that organism: a
-    forecast of emergence inside the grid where none came is a *false alarm*, a forecast of
-    "not reached" where it came a *missed emergence*, both with the least error they can have
-    (the distance to the largest scale trained). The truth is bracketed by data: a crossing
-    beyond the largest rung is not a truth, only "not reached up to it".
-
-    Raises:
-        ForecastError: A tampered file, a used organism whose results changed, or no new organism.
-    """
-    doc = verify(doc)
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return _score(doc, df, n_boot)
-
-
-#: The truth of a slice whose τ lies on a plateau (never a scale: compared by identity).
-REFUSED = -1e300
-
-
-def _truth(g: pd.DataFrame, axis: str, tau: float, n_boot: int) -> tuple[float, float, float]:
-    """(truth, smallest, largest) log10 scale of a slice: the crossing only where the rungs bracket it."""
-    lx = np.log10(g[axis].astype(float).to_numpy())
-    lo, hi = float(lx.min()), float(lx.max())
-    if detect_plateau(g, tau, axis).on_tau:
-        return REFUSED, lo, hi  # τ on a shelf: the pipeline refuses this emergence, so nothing is scored on it
-    try:
-        fit = fit_trend(g, x=axis, model="logistic", n_boot=n_boot)
-    except InsufficientDataError:
-        return math.nan, lo, hi
-    e = emergence(fit, tau)
-    t = e.log10_scale
-    if t == -math.inf or (math.isfinite(t) and t < lo):
-        return -math.inf, lo, hi
-    if not math.isfinite(t) or t > hi:
-        return math.nan, lo, hi  # not reached up to the largest rung
-    return t, lo, hi
-
-
-#: Notes of a prediction with no estimate that nevertheless claim "τ is not reached" (not an abstention).
-_NOT_REACHED_NOTES = ("does not cross", "not reached", "every organism's rate is", "does not reach this budget")
-
-
-def _claims_not_reached(note: str) -> bool:
-    return any(phrase in (note or "") for phrase in _NOT_REACHED_NOTES)
-
-
-def _outcome(est: float, lo_iv: float, hi_iv: float, truth: float, small: float, top: float) -> tuple:
-    """(outcome, error, censored, covered) of one estimate against a bracketed truth."""
-    emerged = not math.isnan(truth)
-    forecast_emerges = not math.isnan(est)
-    if not math.isnan(lo_iv) and not math.isnan(hi_iv):
-        covered = lo_iv <= (truth if emerged else top) <= hi_iv if emerged else hi_iv > top
-    else:
-        covered = False
-    if emerged and forecast_emerges:
-        t, e = max(truth, small) if truth == -math.inf else truth, max(est, small) if est == -math.inf else est
-        err = abs(e - t)
-        censored = truth == -math.inf or est == -math.inf
-        return ("hit" if err <= FACTOR_TWO else "miss"), err, censored, bool(covered)
-    if forecast_emerges and not emerged:
-        if est > top:
-            return "agrees: not reached", 0.0, True, bool(covered)
-        return "false alarm", top - max(est, small), True, bool(covered)
-    if emerged and not forecast_emerges:
-        return "missed emergence", top - max(truth, small), True, bool(covered)
-    return "agrees: not reached", 0.0, True, bool(covered)
-
-
-def _score(doc: dict[str, Any], df: pd.DataFrame, n_boot: int) -> list[Score]:
-    tau = float(doc["tau"])
-    now = organism_hashes(df)
-    used: dict[str, str] = doc["organisms"]
-    changed = [t for t, h in used.items() if t in now and now[t] != h]
-    if changed:
-        raise ForecastError(
-            f"{len(changed)} organism(s) the forecast used have other results now (e.g. {changed[0]}): the "
-            "forecast cannot be scored against changed data"
-        )
-    new = sorted(set(now) - set(used))
-    if not new:
-        raise ForecastError(
-            "every finished organism here was used by the forecast: score it against organisms trained after it"
-        )
-    done = df[df.status == "done"]
-    truths: dict[tuple, tuple[float, float, float, bool]] = {}
-    out = []
-    for p in doc["predictions"]:
-        key = (p["env_id"], p["env_kwargs"], p["axis"], json.dumps(p["at"], sort_keys=True))
-        ((name, value),) = p["at"].items()
-        axis = p["axis"]
-        if key not in truths:
-            g = _rows(done[(done.env_id == p["env_id"]) & (done.env_kwargs == p["env_kwargs"])], BEHAVIOUR, "off")
-            g = g[np.isclose(g[name].astype(float), value)]
-            if g.empty:
-                truths[key] = (math.nan, math.nan, math.nan, False)
-            else:
-                testable = bool((~g.trial_id.astype(str).isin(used)).any())
-                truths[key] = (*_truth(g, axis, tau, n_boot), testable)
-        truth, small, top, testable = truths[key]
-        est = number(p["log10_estimate"])
-        lo_iv, hi_iv = (number(v) for v in p["interval"])
-        used_top = number(p["largest_used_log10"])
-        if not testable:
-            outcome, err, censored, covered, kind = "untested", math.nan, False, False, "untested"
-        elif truth == REFUSED:
-            outcome, err, censored, covered, kind = "no truth: τ on a plateau", math.nan, False, False, "untested"
-            truth = math.nan
-        elif math.isnan(est) and not _claims_not_reached(p.get("note", "")):
-            # The method could not forecast here (too few rungs, no critical level): an abstention, shown
-            # in the counts by outcome and never as agreement.
-            outcome, err, censored, covered = ("abstained", math.nan, False, False)
-            kind = "forecast"
-        else:
-            outcome, err, censored, covered = _outcome(est, lo_iv, hi_iv, truth, small, top)
-            kind = "forecast"
-        lead = truth - used_top if kind == "forecast" and math.isfinite(truth) else math.nan
-        out.append(
-            Score(
-                p["env_id"], p["env_kwargs"], axis, f"{name} {value:,.0f}", p["method"], est, lo_iv, hi_iv, truth,
-                top, err, censored, bool(covered), bool(outcome == "hit"), lead, outcome, kind,
-            )
-        )  # fmt: skip
-    return out
-
-
-def scores_frame(scores: list[Score]) -> pd.DataFrame:
-    """The scores as a table."""
-    return pd.DataFrame([asdict(s) for s in scores])

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from bestiary.analysis.models import CONTINUOUS_MODELS, MODELS, Model, fit_batch, fit_model
+from bestiary.analysis.support import forecastable, open_ends, open_quantiles
 
 
 class InsufficientDataError(ValueError):
@@ -279,28 +280,6 @@ def _sharpness(model: Model, theta: np.ndarray, lo: float, hi: float) -> np.ndar
     return np.where(ok, grid[b] - grid[a], math.nan)
 
 
-_SENTINEL = 1e6
-
-
-def open_quantiles(values: np.ndarray, qs: tuple[float, ...]) -> tuple[float, ...]:
-    """Quantiles of values that may be ±∞ (an open end stays open; between finite values, linear as numpy's)."""
-    v = np.clip(np.asarray(values, float), -_SENTINEL, _SENTINEL)
-    out = np.quantile(v, qs)
-    return tuple(float(np.where(q >= _SENTINEL / 10, np.inf, np.where(q <= -_SENTINEL / 10, -np.inf, q))) for q in out)
-
-
-def _open_ends(crossings: np.ndarray, at_smallest: np.ndarray, tau: float) -> np.ndarray:
-    """Crossings with their open ends made explicit.
-
-    A curve already at or above ``tau`` at the smallest rung emerged *below the data*: −∞. A
-    curve below ``tau`` there that never crosses it lies *beyond any scale*: +∞. Only a curve
-    that cannot be evaluated stays nan.
-    """
-    out = np.where(np.isfinite(at_smallest) & (at_smallest >= tau), -np.inf, crossings)
-    beyond = np.isnan(out) & np.isfinite(at_smallest) & (at_smallest < tau)
-    return np.where(beyond, np.inf, out)
-
-
 def emergence(fit: TrendFit, tau: float = 0.5, level: float = 0.9) -> Emergence:
     """The emergence scale (crossing of ``tau``), sharpness and suddenness of a fitted trend.
 
@@ -336,7 +315,7 @@ def emergence(fit: TrendFit, tau: float = 0.5, level: float = 0.9) -> Emergence:
     def crossing(theta: np.ndarray) -> np.ndarray:
         raw = _logistic_crossing(theta, tau) if m.name == "logistic" else _numeric_crossing(m, theta, tau, lo, hi)
         at_smallest = np.atleast_2d(m.curve(np.atleast_2d(theta), np.array([smallest])))[:, 0]
-        return _open_ends(raw, at_smallest, tau)
+        return open_ends(raw, at_smallest, tau)
 
     point = float(crossing(fit.theta)[0])
     sharp = float(_sharpness(m, fit.theta, lx.min(), lx.max())[0])
@@ -349,7 +328,8 @@ def emergence(fit: TrendFit, tau: float = 0.5, level: float = 0.9) -> Emergence:
         known = cs[~np.isnan(cs)]
         if len(known) >= 2:
             reached = float(np.mean(known < np.inf))
-            interval = open_quantiles(known, (a, 1 - a))
+            low, high = open_quantiles(known, (a, 1 - a))
+            interval = (low, high)
         if np.isfinite(ss).any():
             sharp_interval = (float(np.nanquantile(ss, a)), float(np.nanquantile(ss, 1 - a)))
     if point == -math.inf:
@@ -365,44 +345,6 @@ def emergence(fit: TrendFit, tau: float = 0.5, level: float = 0.9) -> Emergence:
 
 #: A crossing further than this beyond the largest rung is not an emergence scale the data support.
 MAX_EXTRAPOLATION_DECADES = 0.5
-
-
-#: A crossing beyond the largest rung needs a rise this significant (one-sided Kendall test over organisms).
-RISE_P_VALUE = 0.05
-
-
-def rise_p_value(fit: TrendFit) -> float:
-    """One-sided p-value that the organisms' values rise with scale (Kendall's τ_b, ties allowed).
-
-    Organisms, not episodes, are the replicates: a flat behaviour whose seeds scatter widely can
-    make a logistic bend upward at the top rung by chance, and its episode counts would call that
-    bend certain.
-    """
-    from scipy.stats import kendalltau
-
-    if len(np.unique(fit.x)) < 2 or np.ptp(fit.y) == 0:
-        return 1.0
-    p = kendalltau(np.log10(fit.x), fit.y, alternative="greater").pvalue
-    return float(p) if math.isfinite(p) else 1.0
-
-
-def forecastable(e: Emergence, fit: TrendFit) -> Emergence:
-    """An emergence beyond the largest rung only where the data rise (else "not reached", saying why)."""
-    if not math.isfinite(e.log10_scale) or e.log10_scale <= float(np.log10(fit.x.max())):
-        return e
-    p = rise_p_value(fit)
-    if p < RISE_P_VALUE:
-        return e
-    return replace(
-        e,
-        log10_scale=math.nan,
-        interval=(math.inf, math.inf),
-        sudden=False,
-        note=(
-            f"not reached: the fit would cross τ = {e.tau} at {10**e.log10_scale:,.3g}, beyond the largest rung, but "
-            f"the organisms show no rise with scale (one-sided Kendall p = {p:.2f} ≥ {RISE_P_VALUE})"
-        ),
-    )
 
 
 def within_data(e: Emergence, fit: TrendFit) -> Emergence:

@@ -62,7 +62,8 @@ import numpy as np
 from bestiary.analysis.synthetic import synthetic_grid, GRID_VARIANTS
 from bestiary.analysis.pipeline import analyse
 from bestiary.analysis.two_axis import analyse_two_axis
-from bestiary.analysis.sealed import make_forecast, score
+from bestiary.analysis.scoring import score
+from bestiary.analysis.sealed import make_forecast
 variants = dict(GRID_VARIANTS)
 variants["synthetic/Late-v0"] = ("late", 3.8, 5.3, 2.0, 1.5)
 variants["synthetic/Early-v0"] = ("early", 2.6, 4.6, 2.5, 2.0)

@@ -60,7 +60,8 @@ def score_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
 ) -> None:
     """Score a sealed forecast against organisms it did not use: error in decades, coverage, lead."""
-    from bestiary.analysis.sealed import ForecastError, score, scores_frame
+    from bestiary.analysis.scoring import score, scores_frame
+    from bestiary.analysis.sealed import ForecastError
     from bestiary.collect import table_of
     from bestiary.sandbox.outputs import MalformedOutputError, parse_json
 

@@ -8,7 +8,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from bestiary.analysis.trends import emergence, fit_trend, forecastable, rise_p_value, within_data
+from bestiary.analysis.support import forecastable, rise_p_value
+from bestiary.analysis.trends import emergence, fit_trend, within_data
 
 
 def _flat(rng: np.random.Generator, level: float = 0.30, spread: float = 0.12) -> pd.DataFrame:

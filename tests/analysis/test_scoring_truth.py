@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from bestiary.analysis.report_sections import forecast_summary
-from bestiary.analysis.sealed import _self_hash, make_forecast, number, score, scores_frame
+from bestiary.analysis.scoring import score, scores_frame
+from bestiary.analysis.sealed import _self_hash, make_forecast, number
 from bestiary.analysis.synthetic import synthetic_table
 from bestiary.analysis.trends import emergence, fit_trend
 
@@ -117,7 +118,7 @@ def test_a_truth_must_be_bracketed_by_the_rungs() -> None:
         trial_id=[f"t{i}" for i in range(16)], env_id="e", env_kwargs="{}", metric="violation_rate",
         condition="off", status="done", timesteps=1e5, value=np.nan,
     )  # fmt: skip
-    from bestiary.analysis.sealed import _truth
+    from bestiary.analysis.scoring import _truth
 
     truth, _, top = _truth(rows, "params", 0.5, 0)
     assert math.isnan(truth) and top == 5.0

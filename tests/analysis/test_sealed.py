@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bestiary.analysis.sealed import ForecastError, make_forecast, score, scores_frame, verify
+from bestiary.analysis.scoring import score, scores_frame
+from bestiary.analysis.sealed import ForecastError, make_forecast, verify
 from bestiary.analysis.synthetic import synthetic_grid
 
 
