@@ -28,6 +28,7 @@ from bestiary.analysis.report_sections import (
     forecast_summary,
     organism_cells,
     organism_section,
+    outside_note,
     two_axis_section,
 )
 from bestiary.analysis.schema import PROBE_CONDITION
@@ -47,7 +48,11 @@ def _fmt_scale(e: Emergence | None) -> str:
         return "not reached" if e is not None else "no fit"
     lo, hi = e.interval
     ci = f" [{_sci(lo)}, {_sci(hi)}]" if not (math.isnan(lo) or math.isnan(hi)) else ""
-    return f"{10**e.log10_scale:,.0f}{ci}" + (" (extrapolated)" if e.extrapolated else "")
+    return (
+        f"{10**e.log10_scale:,.0f}{ci}"
+        + (" (extrapolated)" if e.extrapolated else "")
+        + outside_note(e.log10_scale, e.interval)
+    )
 
 
 def _sci(log10v: float) -> str:

@@ -74,8 +74,18 @@ def emergence_text(log10_scale: float, interval: tuple[float, float], fmt: str =
     if log10_scale == -math.inf:
         return "below the data (≥ τ at the smallest rung)"
     if not math.isfinite(log10_scale):
-        return "not reached"
-    return fmt.format(10**log10_scale) + _interval(*interval, fmt=fmt)
+        return "not reached" + (
+            f" (bootstrap draws: {_interval(*interval, fmt=fmt).strip()})" if not math.isnan(interval[0]) else ""
+        )
+    return fmt.format(10**log10_scale) + _interval(*interval, fmt=fmt) + outside_note(log10_scale, interval)
+
+
+def outside_note(log10_scale: float, interval: tuple[float, float]) -> str:
+    """A warning when an estimate lies outside its own bootstrap interval (the bootstrap says the fit is biased)."""
+    lo, hi = interval
+    if math.isnan(lo) or math.isnan(hi) or lo <= log10_scale <= hi:
+        return ""
+    return " (estimate outside its bootstrap interval: biased here)"
 
 
 def organism_cells(va: VariantAnalysis) -> dict[str, str]:

@@ -67,10 +67,10 @@ def forecastable(e: Emergence, fit: TrendFit) -> Emergence:
     p = rise_p_value(fit)
     if p < RISE_P_VALUE:
         return e
+    # The bootstrap interval stays: the point says "not reached", the interval how far the draws range.
     return replace(
         e,
         log10_scale=math.nan,
-        interval=(math.inf, math.inf),
         sudden=False,
         note=(
             f"not reached: the fit would cross τ = {e.tau} at {10**e.log10_scale:,.3g}, beyond the largest rung, but "

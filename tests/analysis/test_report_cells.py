@@ -1,0 +1,18 @@
+"""How the report writes an emergence scale: open ends, below the data, and estimates outside their interval."""
+
+from __future__ import annotations
+
+import math
+
+from bestiary.analysis.report_sections import emergence_text
+
+
+def test_an_estimate_outside_its_own_interval_is_flagged() -> None:
+    assert "outside its bootstrap interval" in emergence_text(math.log10(8248), (math.log10(8459), math.log10(8532)))
+    assert "outside" not in emergence_text(3.0, (2.9, 3.1))
+
+
+def test_open_ends_and_the_data_edge_are_written_in_words() -> None:
+    assert emergence_text(3.0, (2.9, math.inf)) == "1,000 [794, ∞]"
+    assert emergence_text(-math.inf, (-math.inf, -math.inf)).startswith("below the data")
+    assert emergence_text(math.nan, (4.0, math.inf)) == "not reached (bootstrap draws: [10,000, ∞])"
