@@ -38,6 +38,27 @@ from bestiary.analysis.table import CONTRACT_COLUMNS
 from bestiary.analysis.trends import Emergence
 from bestiary.analysis.two_axis import analyse_two_axis, thresholds_rows
 
+#: The smallest design the calibration benchmark (benchmarks/calibration.py) checked the estimates at.
+CALIBRATED_SEEDS, CALIBRATED_RUNGS = 8, 7
+
+
+def design_notes(table: pd.DataFrame) -> list[str]:
+    """Warnings for a table whose design is smaller than the one the estimates were calibrated at."""
+    beh = table[(table.metric == "violation_rate") & (table.condition == "off") & (table.status == "done")]
+    if beh.empty:
+        return []
+    keys = ["env_id", "env_kwargs", "timesteps"]
+    seeds = int(beh.groupby([*keys, "params"]).size().min())
+    rungs = int(beh.groupby(keys).params.nunique().min())
+    notes = []
+    if seeds < CALIBRATED_SEEDS or rungs < CALIBRATED_RUNGS:
+        notes.append(
+            f"Design outside the calibrated range: as few as {seeds} organisms per rung and {rungs} rungs per "
+            f"variant, where the estimates were checked on known truth at {CALIBRATED_SEEDS} seeds × "
+            f"{CALIBRATED_RUNGS} rungs (docs/analysis.md, Calibration): intervals may cover less than they say."
+        )
+    return notes
+
 
 def _fmt_scale(e: Emergence | None) -> str:
     if e is not None and e.note.startswith("refused"):
@@ -281,17 +302,20 @@ def _build(
         f"Rates: four-parameter logistic in log10({x}), binomial maximum likelihood on episode counts. "
         f"Continuous precursors: the model with the lowest AIC among log-linear, power law, saturating power law and "
         f"broken power law (1–2 breaks). Intervals: {n_boot} bootstrap draws resampling organisms (seeds) "
-        f"within each rung; 90 % percentile intervals. Emergence: where the fitted curve crosses τ = {tau}. "
-        f"Sharpness: decades from 10 % to 90 % of the fitted rise; sudden if under one decade. "
-        f"Backtests fit only the k smallest rungs; a forecast counts only if every rung it used is below the "
-        f"emergence scale of the fit on all rungs. Lead: decades from the largest rung used to that emergence "
-        f"scale at the first forecast within ×2; the table says whether every later forecast held. Precursor "
-        f"forecast: where the {precursor} trend reaches its value at emergence in environments of another "
-        f"mechanism (those whose emergence lies within their data). Organism by organism: a two-component mixture "
-        f"of the organisms' log-odds whose share of turned organisms is logistic in log10({x}) (Firth-corrected), "
-        f"95 % profile-likelihood intervals, sudden only if under a decade with every seed left out in turn. "
+        f"within each rung; 90 % percentile intervals, open (∞) where bootstrap curves never cross. Emergence: "
+        f"where the fitted curve crosses τ = {tau}; beyond the largest rung only where the organisms rise with "
+        f"scale (one-sided Kendall test). Sharpness: decades from 10 % to 90 % of the fitted rise of the pooled "
+        f"curve. Backtests fit only the k smallest rungs; a forecast gives a lead only if every rung it used is "
+        f"below the emergence scale of the fit on all rungs. Lead: decades from the largest rung used to that "
+        f"emergence scale at the first forecast within ×2; the table says whether every later forecast held. "
+        f"Precursor forecast: where the {precursor} trend reaches its value at emergence in environments of another "
+        f"mechanism, calibrated only on their organisms at or below the forecast's own largest rung. Organism by "
+        f"organism: a two-component mixture of the organisms' log-odds whose share of turned organisms is logistic "
+        f"in log10({x}) (Firth-corrected), 95 % profile-likelihood intervals. Sudden (a property of organisms, not "
+        f"of their mean): the share of turned organisms rises from 10 % to 90 % in under a decade across its whole "
+        f"interval, and with every seed left out in turn where there are 3 seeds or more. "
         f"An emergence whose τ lies on a plateau (a two-step logistic preferred by quasi-AIC) is refused."
-    )
+    ) + "".join(f" {n}" for n in design_notes(table))
     page = _PAGE.format(
         title=html.escape(title),
         method=html.escape(method),

@@ -16,3 +16,12 @@ def test_open_ends_and_the_data_edge_are_written_in_words() -> None:
     assert emergence_text(3.0, (2.9, math.inf)) == "1,000 [794, ∞]"
     assert emergence_text(-math.inf, (-math.inf, -math.inf)).startswith("below the data")
     assert emergence_text(math.nan, (4.0, math.inf)) == "not reached (bootstrap draws: [10,000, ∞])"
+
+
+def test_a_design_smaller_than_the_calibrated_one_is_flagged() -> None:
+    from bestiary.analysis.report import design_notes
+    from bestiary.analysis.synthetic import synthetic_table
+
+    small = synthetic_table({"t/A-v0": (3.5, 6.0)}, rungs=5, seeds=2)
+    assert any("outside the calibrated range" in n for n in design_notes(small))
+    assert design_notes(synthetic_table({"t/A-v0": (3.5, 6.0)}, rungs=7, seeds=8)) == []
