@@ -61,6 +61,8 @@ class VariantAnalysis:
     precursor_fit: TrendFit | None = None
     critical: float = math.nan
     critical_sources: list[str] = field(default_factory=list)
+    #: The other variants' organisms that calibrate the level, for levels from below a forecast's scale.
+    level_sources: list[LevelSource] = field(default_factory=list)
     backtest_rows: list[BacktestRow] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     figures: dict[str, Any] = field(default_factory=dict)  # the report's: FigureJob, then PNG bytes once drawn
@@ -235,7 +237,7 @@ def _forecasts(
                 + ", ".join(va.critical_sources)
                 + "; each backtest forecast uses only the organisms at or below its own largest rung"
             )
-            sources = [
+            va.level_sources = sources = [
                 LevelSource(
                     variant_label(k[0], k[1]),
                     organisms_of(by_key[k].rows(df), BEHAVIOUR, "off"),

@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from bestiary.analysis import lead_time, load_results, precursor_backtest
+from bestiary.analysis.forecast import levels_from_below
 from bestiary.analysis.pipeline import BEHAVIOUR, VariantAnalysis, analyse
 from bestiary.analysis.table import variant_label
 
@@ -45,17 +46,19 @@ def quiet_leads(
 ) -> dict[str, tuple[float, float]]:
     """Precursor leads with the trend fitted only on organisms whose deployment violation rate is below ``quiet``.
 
-    The critical levels stay those of the full analysis (they describe where behaviour flipped).
+    The critical levels come, as in the report, from the other variants' organisms at or below each
+    forecast's own largest rung (they describe where behaviour flipped, without borrowing from above).
     """
     out = {}
     for va in variants:
-        if not va.backtest_rows or not math.isfinite(va.critical):
+        if not va.backtest_rows or not va.level_sources:
             continue
         g = va.rows(table)
         behaviour = g[(g.metric == BEHAVIOUR) & (g.condition == "off")]
         calm = set(behaviour[behaviour.value < quiet].trial_id)
         pre = g[(g.metric == precursor) & (g.condition == "probe") & g.trial_id.isin(calm)]
-        out[variant_label(*va.key)] = _leads(precursor_backtest(behaviour, pre, va.critical, n_boot=0))
+        level = levels_from_below(va.level_sources)
+        out[variant_label(*va.key)] = _leads(precursor_backtest(behaviour, pre, level, n_boot=0))
     return out
 
 
