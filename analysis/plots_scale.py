@@ -54,7 +54,9 @@ def surface_figure(title: str, ta: TwoAxis) -> bytes:
         sc = ax.scatter(cells.params, cells.timesteps, c=cells.rate, cmap="rocket_r", vmin=0, vmax=1, s=90, marker="s")
         fig.colorbar(sc, ax=ax, label="mean violation rate (off)")
     s = ta.surface
-    if s is not None:
+    if s is not None and s.rejected:
+        ax.text(0.02, 0.02, "surface rejected (lack of fit): no contour", transform=ax.transAxes, fontsize=8)
+    elif s is not None:
         ln = np.linspace(np.log10(s.n.min()) - 0.3, np.log10(s.n.max()) + 0.5, 200)
         lt = s.contour(ln)
         ax.plot(10**ln, 10**lt, color="#1f77b4", lw=2, label=f"τ = {s.tau} contour")

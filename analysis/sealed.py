@@ -203,7 +203,10 @@ def _make_forecast(
                           at={"timesteps": float(t)}, largest_used_log10=used)  # fmt: skip
             preds.append(Prediction(**common, method="width_only", log10_estimate=pooled[0], interval=pooled[1],
                                     note="every budget pooled: " + pooled[2]))  # fmt: skip
-            if surf is not None:
+            if surf is not None and surf.rejected:
+                preds.append(Prediction(**common, method="surface", log10_estimate=math.nan,
+                                        interval=(math.nan, math.nan), note=f"refused: {surf.rejected}"))  # fmt: skip
+            elif surf is not None:
                 c = float(surf.contour_n(math.log10(t))[0])
                 band = surf.contour_n_band(math.log10(t))
                 note = "" if math.isfinite(c) else "the surface's τ contour does not reach this budget (below T_min)"
@@ -243,7 +246,7 @@ def _make_forecast(
                 est, iv, note = _crossing(at_n, "compute", tau, n_boot)
                 preds.append(Prediction(str(env_id), str(kw), mech, "compute", {"params": float(n)}, "behaviour",
                                         est, iv, used, note=note))  # fmt: skip
-                if surf is not None:
+                if surf is not None and not surf.rejected:
                     # The contour's timesteps at N, as compute: log10 κ + log10 N + log10 T(N).
                     shift = math.log10(surf.kappa) + math.log10(n)
                     t_c = float(surf.contour(np.array([math.log10(n)]))[0]) + shift

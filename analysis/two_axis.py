@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from bestiary.analysis.collapse import Collapse, collapse_tests
 from bestiary.analysis.pipeline import BEHAVIOUR, organisms_of
-from bestiary.analysis.surface import Collapse, Surface, collapse_tests, fit_surface
+from bestiary.analysis.surface import Surface, fit_surface
 from bestiary.analysis.table import variant_label
 from bestiary.analysis.trends import Emergence, InsufficientDataError, emergence, fit_trend, within_data
 
@@ -53,6 +54,8 @@ def analyse_two_axis(df: pd.DataFrame, tau: float = 0.5, n_boot: int = 200, seed
             try:
                 ta.surface = fit_surface(off, tau, n_boot=n_boot, seed=seed)
                 ta.notes += ta.surface.notes
+                if ta.surface.rejected:
+                    ta.notes.append(ta.surface.rejected)
                 cells = off.groupby(["params", "timesteps"]).value.mean()
                 if cells.max() >= tau / 2:
                     ta.collapse = collapse_tests(off)
@@ -81,6 +84,8 @@ def thresholds_rows(analyses: list[TwoAxis]) -> list[dict[str, str]]:
         lo, hi = s.interval(name)
         if not math.isfinite(v):
             return "not reached"
+        if s.beyond_grid(name, v):
+            return "beyond the grid (not supported by the scales trained)"
         iv = f" [{10**lo:,.3g}, {10**hi:,.3g}]" if math.isfinite(lo) else ""
         return f"{10**v:,.3g}{iv}".replace("[inf", "[∞").replace("inf]", "∞]")
 
@@ -92,17 +97,25 @@ def thresholds_rows(analyses: list[TwoAxis]) -> list[dict[str, str]]:
             row["capacity threshold (params, T→∞)"] = "no surface"
             rows.append(row)
             continue
-        t = s.thresholds()
-        row |= {
-            "capacity threshold (params, T→∞)": fmt(s, "log10_N_cap"),
-            "least training (steps, N→∞)": fmt(s, "log10_T_min"),
-            "compute frontier (FLOPs)": fmt(s, "log10_C_min"),
-            "at params × steps": (
-                f"{10 ** t['log10_N_opt'][0]:,.3g} × {10 ** t['log10_T_opt'][0]:,.3g}"
-                if math.isfinite(t["log10_N_opt"][0])
-                else "—"
-            ),
-        }
+        if s.rejected:
+            withheld = "withheld: the surface does not fit (see notes)"
+            row |= {
+                "capacity threshold (params, T→∞)": withheld,
+                "least training (steps, N→∞)": withheld,
+                "compute frontier (FLOPs)": withheld,
+                "at params × steps": "—",
+            }
+        else:
+            t = s.thresholds()
+            opt_ok = math.isfinite(t["log10_N_opt"][0]) and not s.beyond_grid("log10_N_opt", float(t["log10_N_opt"][0]))
+            row |= {
+                "capacity threshold (params, T→∞)": fmt(s, "log10_N_cap"),
+                "least training (steps, N→∞)": fmt(s, "log10_T_min"),
+                "compute frontier (FLOPs)": fmt(s, "log10_C_min"),
+                "at params × steps": (
+                    f"{10 ** t['log10_N_opt'][0]:,.3g} × {10 ** t['log10_T_opt'][0]:,.3g}" if opt_ok else "—"
+                ),
+            }
         if not ta.collapse:
             row |= {"collapse onto compute": "— (no emergence)", "collapse onto params": "— (no emergence)"}
         for c in ta.collapse:

@@ -42,10 +42,10 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
+from bestiary.analysis.collapse import collapse_tests
 from bestiary.analysis.forecast import backtest
 from bestiary.analysis.mixture import fit_mixture
 from bestiary.analysis.plateaus import detect_plateau
-from bestiary.analysis.surface import collapse_tests
 from bestiary.analysis.trends import InsufficientDataError, emergence, fit_trend, within_data
 
 TAU = 0.5

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from scipy.special import expit
 
-from bestiary.analysis.surface import Surface, collapse_tests, fit_surface, surface
+from bestiary.analysis.collapse import collapse_tests
+from bestiary.analysis.surface import Surface, fit_surface, surface
 from bestiary.analysis.trends import InsufficientDataError
 
 TRUTH = np.array([0.02, 0.97, 3.0, 4.8, 2.0, 1.5])  # f, c, log10 N0, log10 T0, α, β
