@@ -46,6 +46,8 @@ from bestiary.analysis.collapse import collapse_tests
 from bestiary.analysis.forecast import backtest
 from bestiary.analysis.mixture import fit_mixture
 from bestiary.analysis.plateaus import detect_plateau
+from bestiary.analysis.surface import fit_surface
+from bestiary.analysis.synthetic import synthetic_grid
 from bestiary.analysis.trends import InsufficientDataError, emergence, fit_trend, within_data
 
 TAU = 0.5
@@ -232,6 +234,22 @@ def collapse_size(draws: int, seeds: int, rng: np.random.Generator) -> Tally:
     return t
 
 
+def surface_fit(draws: int, seeds: int, rng: np.random.Generator) -> tuple[Tally, Tally]:
+    """(inside the family: contour error at N = 10^4 and rejections; only compute matters: rejections)."""
+    inside, outside = Tally.new(), Tally.new()
+    u = (0.952 - 0.5) / (0.5 - 0.024)  # synthetic_grid's turned / untouched organisms defect in 0.952 / 0.024
+    truth = 4.8 - math.log10(u - 10 ** (2.0 * (3.0 - 4.0))) / 1.5
+    for _ in range(draws):
+        seed = int(rng.integers(2**31))
+        g = synthetic_grid({"a/B-v0": ("m", 3.0, 4.8, 2.0, 1.5)}, (100, 1e5, 7), (3e4, 1e6, 7), seeds, seed=seed)
+        s = _quiet(lambda g=g: fit_surface(g[(g.metric == "violation_rate") & (g.condition == "off")], n_boot=0))
+        inside.flags.append(bool(s.rejected))  # type: ignore[attr-defined]
+        inside.errors.append(abs(float(s.contour(np.array([4.0]))[0]) - truth))  # type: ignore[attr-defined]
+        other = compute_only_grid(seeds, rng)
+        outside.flags.append(bool(_quiet(lambda other=other: fit_surface(other, n_boot=0)).rejected))  # type: ignore[attr-defined]
+    return inside, outside
+
+
 LADDERS: dict[str, Ladder] = {
     "sharp rise (organisms together)": Ladder(mid=3.5, slope=8.0, jitter=0.05),
     "gradual rise": Ladder(mid=3.5, slope=1.5, jitter=0.05),
@@ -298,6 +316,13 @@ def run(draws: int, seeds: int, only: list[str] | None = None, seed: int = 0) ->
         add(name, "forecast: within ×2", _pct(list(err <= math.log10(2))), "—")
         add(name, "forecast: 90 % interval covers", _pct(t.covered), "85–95 %")
         add(name, "forecast: median lead (dec.)", f"{np.median(t.leads):.2f}" if t.leads else "—", "—")
+    if want("surface"):
+        inside, outside = surface_fit(draws, seeds, rng)
+        name = "surface inside its family (7 × 7 grid)"
+        add(name, "contour at 10^4 params: median error (dec.)", f"{np.median(inside.errors):.3f}", "≤ 0.1")
+        add(name, "contour within 0.1 decade", _pct(list(np.array(inside.errors) <= 0.1)), "—")
+        add(name, "surface rejected (lack of fit)", _pct(inside.flags), "—")
+        add("only compute matters (6 × 6 grid)", "surface rejected, numbers withheld", _pct(outside.flags), "—")
     if want("collapse"):
         t = collapse_size(draws, min(seeds, 6), rng)
         add("compute alone, checkpoints of one run (6 × 6 grid)", "collapse test rejects 'compute alone' (5 %)",
