@@ -218,6 +218,8 @@ def forecast_section(scores: pd.DataFrame | None, doc: dict[str, Any] | None, er
         "emergence, each with the least error it can have (≥: the distance to the largest scale trained). "
         "The truth is the emergence fitted on every organism of the slice, and only where its rungs bracket it.</p>"
     )
+    if doc.get("hindsight"):
+        head += f"<p><b>Hindsight:</b> {html.escape(str(doc['hindsight']))}</p>"
     summary = forecast_summary(scores)
     real = scores[scores.kind == "forecast"]
     detail = [

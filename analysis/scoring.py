@@ -142,7 +142,19 @@ def _score(doc: dict[str, Any], df: pd.DataFrame, n_boot: int) -> list[Score]:
             f"{len(changed)} organism(s) the forecast used have other results now (e.g. {changed[0]}): the "
             "forecast cannot be scored against changed data"
         )
+    present = [t for t in used if t in now]
+    if used and not present:
+        raise ForecastError(
+            f"none of the {len(used)} organisms the forecast used is in this table: what it was made from cannot be "
+            "checked, so it cannot be scored (score it against the table that holds them and the new ones)"
+        )
     new = sorted(set(now) - set(used))
+    copies = sorted(t for t in new if now[t] in set(used.values()))
+    if copies:
+        raise ForecastError(
+            f"{len(copies)} organism(s) not used by the forecast have exactly the results of one it used (e.g. "
+            f"{copies[0]}): copies under new trial ids are not organisms the forecast did not see"
+        )
     if not new:
         raise ForecastError(
             "every finished organism here was used by the forecast: score it against organisms trained after it"

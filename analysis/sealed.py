@@ -267,8 +267,23 @@ def _make_forecast(
         "organisms": organism_hashes(done),
         "predictions": [_jsonable(asdict(p)) for p in preds],
     }
+    above = hindsight(done, context.get("sealed_below") or {})
+    if above:
+        doc["hindsight"] = (
+            f"{above} of the organisms this forecast was made from lie above its own stated bounds "
+            f"({context['sealed_below']}): it saw part of what it forecasts"
+        )
     doc["sha256"] = _self_hash(doc)
     return doc
+
+
+def hindsight(done: pd.DataFrame, bounds: dict[str, Any]) -> int:
+    """How many organisms of a table lie above a forecast's stated bounds (``params``, ``timesteps``)."""
+    above = pd.Series(False, index=done.index)
+    for col in ("params", "timesteps"):
+        if bounds.get(col) is not None and col in done:
+            above |= done[col].astype(float) > float(bounds[col])
+    return int(done.loc[above, "trial_id"].nunique()) if above.any() else 0
 
 
 def _jsonable(d: dict[str, Any]) -> dict[str, Any]:

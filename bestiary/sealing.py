@@ -21,6 +21,64 @@ from bestiary.sweep_spec import ForecastSpec
 
 #: The sealed forecast's name in the sweep's directory.
 FORECAST = "forecast.json"
+#: Every forecast made from a sweep's organisms, one JSON line each, appended (never rewritten).
+FORECAST_LOG = "forecasts.jsonl"
+
+
+def log_forecast(root: Path, doc: dict[str, Any], path: Path) -> None:
+    """Append a forecast to the directory's log, so that trying several τ (or several forecasts) shows."""
+    line = {"created": doc.get("created"), "sha256": doc.get("sha256"), "tau": doc.get("tau"),
+            "organisms": len(doc.get("organisms", {})), "file": str(path)}  # fmt: skip
+    with open(root / FORECAST_LOG, "a") as f:
+        f.write(json.dumps(line, sort_keys=True) + "\n")
+
+
+def forecast_log_note(root: Path) -> str:
+    """What the directory's forecast log says about how many forecasts were made (empty if one or none)."""
+    log = root / FORECAST_LOG
+    if not log.is_file():
+        return ""
+    entries = []
+    for text in log.read_text().splitlines()[:10_000]:
+        try:
+            entries.append(json.loads(text))
+        except ValueError:
+            return f"{log}: a line is not JSON — the log was edited"
+    if len(entries) <= 1:
+        return ""
+    taus = sorted({str(e.get("tau")) for e in entries})
+    return f"{len(entries)} forecasts were made from this sweep's organisms (τ = {', '.join(taus)}; {log})"
+
+
+def seal_status(path: Path) -> str:
+    """Whether a forecast file's time of making is recorded where its maker cannot rewrite it: a git commit.
+
+    Returns a sentence: sealed by the commit that added it (and unchanged since), changed since
+    that commit, or unsealed (not in a repository, or never committed).
+    """
+    import subprocess
+
+    def git(*args: str) -> str | None:
+        try:
+            out = subprocess.run(["git", "-C", str(path.parent.resolve()), *args], capture_output=True, text=True,
+                                 timeout=30, check=False)  # fmt: skip
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return out.stdout.strip() if out.returncode == 0 else None
+
+    if git("rev-parse", "--show-toplevel") is None:
+        return (
+            "unsealed: the forecast is not in a git repository, so nothing its maker cannot rewrite records when "
+            "it was made (commit it before training the organisms it forecasts)"
+        )
+    added = git("log", "--diff-filter=A", "--format=%H %cI", "--", path.name)
+    if not added:
+        return "unsealed: the forecast was never committed (commit it before training the organisms it forecasts)"
+    commit, when = added.splitlines()[-1].split(" ", 1)
+    committed = git("show", f"{commit}:./{path.name}")
+    if committed is None or committed != path.read_text().strip():
+        return f"changed since commit {commit[:10]} ({when}) added it: the committed version is the sealed one"
+    return f"sealed by commit {commit[:10]} ({when}); the organisms it is scored on must be committed after it"
 
 
 def is_before(spec: ForecastSpec, trial: Any) -> bool:
@@ -63,4 +121,5 @@ def seal(spec: ForecastSpec, root: Path, before: list[Any], after: list[Any]) ->
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)  # never overwrite a sealed forecast
     with os.fdopen(fd, "wb") as f:
         f.write(data)
+    log_forecast(root, doc, path)
     return path, True

@@ -44,6 +44,10 @@ def forecast_cmd(
         raise fail(str(exc)) from exc
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(doc, indent=1, allow_nan=False) + "\n")
+    if Path(source).is_dir():
+        from bestiary.sealing import log_forecast
+
+        log_forecast(Path(source), doc, out)
     n = sum(p["log10_estimate"] is not None for p in doc["predictions"])
     say(
         f"{out}: {n} forecasts from {len(doc['organisms'])} organisms, sealed {doc['created']} "
@@ -91,6 +95,14 @@ def score_cmd(
     ]  # fmt: skip
     print_table("scored forecasts", ["environment", "axis", "at", "method", "forecast", "truth", "outcome",
                 "error (dec.)", "covered", "lead (dec.)"], rows)  # fmt: skip
+    from bestiary.sealing import forecast_log_note, seal_status
+
+    say(f"seal: {seal_status(Path(forecast))}")
+    note = forecast_log_note(Path(source) if Path(source).is_dir() else Path(forecast).parent)
+    if note:
+        say(f"forecast log: {note}")
+    if doc.get("hindsight"):
+        say(f"hindsight: {doc['hindsight']}")
     summary = forecast_summary(table)
     if summary:
         print_table("by method (every prediction beyond what the forecast saw)", list(summary[0]),

@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from bestiary.analysis.report_sections import forecast_summary
 from bestiary.analysis.scoring import score, scores_frame
@@ -163,3 +164,25 @@ def test_a_truth_on_a_plateau_is_not_scored() -> None:
     params_axis = s[s.axis == "params"]
     assert not params_axis.empty and (params_axis.outcome == "no truth: τ on a plateau").all()
     assert (params_axis.kind == "untested").all()
+
+
+def test_copies_of_used_organisms_under_new_ids_and_tables_without_the_used_ones_are_refused() -> None:
+    from bestiary.analysis.sealed import ForecastError
+
+    table = synthetic_table({"synthetic/Sudden-v0": (3.8, 8.0)}, seeds=4, seed=9)
+    lower = table[table.params <= 1000]
+    doc = make_forecast(lower, n_boot=0)
+    copies = lower.assign(trial_id=lower.trial_id + "-copy")
+    with pytest.raises(ForecastError, match="copies under new trial ids"):
+        score(doc, pd.concat([lower, copies]))
+    with pytest.raises(ForecastError, match=r"none of the .* organisms the forecast used"):
+        score(doc, table[table.params > 1000])
+
+
+def test_a_forecast_from_organisms_above_its_own_bounds_says_so() -> None:
+    table = synthetic_table({"synthetic/Sudden-v0": (3.8, 8.0)}, seeds=2, seed=10)
+    doc = make_forecast(table, n_boot=0, context={"sealed_below": {"params": 1000}})
+    assert "above its own stated bounds" in doc["hindsight"]
+    assert "hindsight" not in make_forecast(
+        table[table.params <= 1000], n_boot=0, context={"sealed_below": {"params": 1000}}
+    )
