@@ -29,12 +29,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from scipy.special import expit, logit
 
 from bestiary.analysis.trends import InsufficientDataError
+
+if TYPE_CHECKING:
+    from bestiary.analysis.trends import Emergence
 
 SIGMA_MIN = 0.25
 #: Level of the reported intervals. Checked on synthetic populations (tests/analysis/test_mixture.py):
@@ -345,3 +349,34 @@ def fit_mixture(
             refit, _ = em(lx, y, w, theta)
             loso = {int(s): refit[i] for i, s in enumerate(uniq)}
     return MixtureFit(xs, y, seeds, theta, turned, mid_iv, slope_iv, loso, bool(two), turned_rate, notes)
+
+
+def rise_together(m: MixtureFit | None) -> bool:
+    """Whether one smooth trend shared by every organism describes them better than organisms turning one by one."""
+    return m is not None and any("rise together" in n for n in m.notes)
+
+
+def sudden_verdict(m: MixtureFit | None, pooled: Emergence | None) -> tuple[bool | None, str]:
+    """Whether a behaviour emerges suddenly, as a property of organisms (None: no verdict), and why.
+
+    Organisms that turn one by one: the mixture's verdict (:attr:`MixtureFit.sudden`). Organisms that
+    rise together (told apart from turning one by one only with ≥ 3 seeds): the pooled curve is each
+    organism's curve, so the verdict is the pooled logistic's — sharper than a decade across its
+    whole bootstrap interval. Otherwise none.
+    """
+    if m is not None and m.emerged:
+        loso = m.loso_sharpness
+        why = (
+            f"every seed left out: {loso[0]:.2f}–{loso[1]:.2f} dec."
+            if math.isfinite(loso[0])
+            else f"not checked by leaving seeds out: {len(np.unique(m.seeds))} seeds, 3 needed"
+        )
+        return m.sudden, why
+    if m is not None and len(np.unique(m.seeds)) < 3 and pooled is not None and math.isfinite(pooled.log10_scale):
+        # Two seeds cannot tell organisms rising together from organisms turning one by one.
+        return None, f"{len(np.unique(m.seeds))} seeds cannot tell organisms rising together from turning one by one"
+    if rise_together(m) and pooled is not None and math.isfinite(pooled.log10_scale):
+        broad = pooled.sharpness_interval[1]
+        sudden = bool(pooled.sharpness_decades < 1 and math.isfinite(broad) and broad < 1)
+        return sudden, "organisms rise together: the pooled curve's sharpness, across its interval"
+    return None, ""

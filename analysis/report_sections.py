@@ -6,11 +6,11 @@ import html
 import math
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from bestiary.analysis import plots_scale
 from bestiary.analysis.figure_jobs import FigureJob
+from bestiary.analysis.mixture import rise_together, sudden_verdict
 from bestiary.analysis.pipeline import VariantAnalysis
 from bestiary.analysis.schema import PROBE_CONDITION
 from bestiary.analysis.two_axis import TwoAxis, thresholds_rows
@@ -89,39 +89,33 @@ def outside_note(log10_scale: float, interval: tuple[float, float]) -> str:
 
 
 def organism_cells(va: VariantAnalysis) -> dict[str, str]:
-    """The summary's per-organism columns: where half the organisms turned, how sharply, and whether robustly."""
+    """The summary's per-organism columns: where half the organisms turned, how sharply, and whether suddenly."""
     m = va.mixture
+    sudden, why_sudden = sudden_verdict(m, va.emergences.get("off"))
+    if sudden is None:
+        verdict = f"— ({why_sudden})" if why_sudden else "—"
+    else:
+        verdict = ("yes" if sudden else "no") + f" ({why_sudden})"
     if m is None or not m.emerged:
         if m is None:
             why = "no fit"
         elif m.two_components:
             why = "not within the data"
-        elif any("rise together" in n for n in m.notes):
+        elif rise_together(m):
             why = "organisms rise together"
         elif any("one component" in n for n in m.notes):
             why = "one group of organisms"
         else:
             why = "no organism turned"
-        return {
-            "half of organisms turned at": why,
-            "organism sharpness (dec.)": "—",
-            "sudden": "—",
-        }
+        return {"half of organisms turned at": why, "organism sharpness (dec.)": "—", "sudden": verdict}
     lo, hi = m.interval("midpoint")
     slo, shi = m.interval("sharpness")
-    loso = m.loso_sharpness
     return {
         "half of organisms turned at": f"{10**m.midpoint:,.0f}{_interval(lo, hi)}",
         "organism sharpness (dec.)": f"{m.sharpness:.2f}{_interval(slo, shi, power=False)}",
         # Suddenness is a property of organisms, not of their mean: a pooled curve over organisms that
-        # turn at their own scales looks sudden. The verdict is the mixture's, checked by leaving each
-        # seed out where there are seeds enough to do so.
-        "sudden": ("yes" if m.sudden else "no")
-        + (
-            f" (every seed left out: {loso[0]:.2f}–{loso[1]:.2f} dec.)"
-            if math.isfinite(loso[0])
-            else f" (not checked by leaving seeds out: {len(np.unique(m.seeds))} seeds, 3 needed)"
-        ),
+        # turn at their own scales looks sudden (analysis.mixture.sudden_verdict).
+        "sudden": verdict,
     }
 
 
