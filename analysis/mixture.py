@@ -378,5 +378,5 @@ def sudden_verdict(m: MixtureFit | None, pooled: Emergence | None) -> tuple[bool
     if rise_together(m) and pooled is not None and math.isfinite(pooled.log10_scale):
         broad = pooled.sharpness_interval[1]
         sudden = bool(pooled.sharpness_decades < 1 and math.isfinite(broad) and broad < 1)
-        return sudden, "organisms rise together: the pooled curve's sharpness, across its interval"
+        return sudden, "organisms rise together: the pooled curve"
     return None, ""

@@ -133,7 +133,8 @@ def fit_trend(
             else the continuous model with the lowest AIC.
         successes: Column of successes (episodes with the behaviour), for rates.
         trials: Column of episode counts, for rates.
-        n_boot: Bootstrap draws; each resamples organisms with replacement within every rung.
+        n_boot: Bootstrap draws; each resamples organisms with replacement within every rung (n − 1 of
+            each rung's n, weighted back to n, so that the draws' spread is the organisms' unbiased one).
         seed: Bootstrap seed.
 
     Raises:
@@ -184,11 +185,14 @@ def fit_trend(
 
 
 def bootstrap_weights(x: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
-    """``(n_boot, n)`` bootstrap counts: organisms resampled with replacement within every rung."""
+    """``(n_boot, n)`` bootstrap weights: organisms resampled with replacement within every rung (n − 1 of n)."""
     rng = np.random.default_rng(seed)
     w = np.zeros((n_boot, len(x)))
     for r in _rungs(x):
-        w[:, r] = rng.multinomial(len(r), np.full(len(r), 1 / len(r)), size=n_boot)
+        # n − 1 draws of n (and weights scaled back to n): the plain bootstrap's variance is the
+        # organisms' spread with divisor n, (n − 1)/n of the unbiased one, too narrow with few seeds.
+        m = max(len(r) - 1, 1)
+        w[:, r] = rng.multinomial(m, np.full(len(r), 1 / len(r)), size=n_boot) * (len(r) / m)
     return w
 
 
