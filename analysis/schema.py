@@ -11,8 +11,10 @@ COLUMNS: list[str] = [
     "timesteps", "seed", "condition", "metric", "value", "successes", "trials", "status",
 ]  # fmt: skip
 #: Columns this project adds after Contract 3's: why a trial that is not done is not; what the
-#: environment's mechanism is; the training compute in FLOPs and the learning rate it trained with.
-EXTRA_COLUMNS: list[str] = ["reason", "mechanism", "compute", "learning_rate", "lr_rule"]
+#: environment's mechanism is; the training compute in FLOPs and the learning rate it trained with;
+#: the organism's content identity (SHA-256 of its weights' recorded hash and its trial id, which is
+#: itself a hash of the resolved spec), so that a forecast names organisms by what they are.
+EXTRA_COLUMNS: list[str] = ["reason", "mechanism", "compute", "learning_rate", "lr_rule", "organism_sha256"]
 
 #: Rate metrics of ``metrics.json`` behaviour blocks: metric name → (successes key, trials key).
 RATES: dict[str, tuple[str, str]] = {

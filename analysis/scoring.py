@@ -134,12 +134,13 @@ def _outcome(est: float, lo_iv: float, hi_iv: float, truth: float, small: float,
 
 def _score(doc: dict[str, Any], df: pd.DataFrame, n_boot: int) -> list[Score]:
     tau = float(doc["tau"])
-    now = organism_hashes(df)
+    # The columns the forecast hashed (a file written before content identities: the results only).
+    now = organism_hashes(df, list(doc.get("hashed") or ["condition", "metric", "value", "successes", "trials"]))
     used: dict[str, str] = doc["organisms"]
     changed = [t for t, h in used.items() if t in now and now[t] != h]
     if changed:
         raise ForecastError(
-            f"{len(changed)} organism(s) the forecast used have other results now (e.g. {changed[0]}): the "
+            f"{len(changed)} organism(s) the forecast used have other results or weights now (e.g. {changed[0]}): the "
             "forecast cannot be scored against changed data"
         )
     present = [t for t in used if t in now]

@@ -50,17 +50,33 @@ READABLE_FORMATS = ("bestiary-forecast/1", FORMAT)
 BEHAVIOUR = "violation_rate"
 PRECURSORS = {"precursor": "latent_probe_accuracy", "logodds_gap": "logodds_gap"}
 _HASHED = ["condition", "metric", "value", "successes", "trials"]
-_TEXT = ("condition", "metric")
+#: Hashed too where the table has it: the organism's content identity (weights and spec).
+CONTENT = "organism_sha256"
+_TEXT = ("condition", "metric", CONTENT)
 
 
 class ForecastError(ValueError):
     """A forecast that cannot be made or scored (with why)."""
 
 
-def organism_hashes(df: pd.DataFrame) -> dict[str, str]:
-    """SHA-256 of each finished organism's rows (sorted; every value as its exact repr): what a forecast used."""
+def hashed_columns(df: pd.DataFrame) -> list[str]:
+    """The columns an organism's hash covers in this table: its results, and its content identity if recorded."""
+    return [*_HASHED, CONTENT] if CONTENT in df and df[CONTENT].notna().any() else list(_HASHED)
+
+
+def organism_hashes(df: pd.DataFrame, columns: list[str] | None = None) -> dict[str, str]:
+    """SHA-256 of each finished organism's rows (sorted; every value as its exact repr): what a forecast used.
+
+    Args:
+        df: A results table.
+        columns: The columns hashed (default: :func:`hashed_columns`; a forecast records its own).
+    """
     done = df[df.status == "done"].sort_values(["trial_id", "condition", "metric"], kind="stable")
-    cells = [_canonical(done[c]) for c in _HASHED]
+    columns = columns or hashed_columns(df)
+    missing = [c for c in columns if c not in done]
+    if missing:
+        raise ForecastError(f"the table lacks column(s) {', '.join(missing)} that the forecast's hashes cover")
+    cells = [_canonical(done[c]) for c in columns]
     lines = cells[0].str.cat(cells[1:], sep="|")
     out = {}
     for tid, text in lines.groupby(done["trial_id"].to_numpy(), sort=True).agg("\n".join).items():
@@ -264,6 +280,7 @@ def _make_forecast(
         "metric": BEHAVIOUR,
         "condition": "off",
         "context": context,
+        "hashed": hashed_columns(done),
         "organisms": organism_hashes(done),
         "predictions": [_jsonable(asdict(p)) for p in preds],
     }

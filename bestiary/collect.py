@@ -19,6 +19,7 @@ verify.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from pathlib import Path
@@ -41,7 +42,7 @@ from bestiary.analysis.schema import (
 )
 from bestiary.organisms import RunDir, RunDirError
 from bestiary.organisms.compute import training_flops
-from bestiary.organisms.rundir import TRAIN_LOG, TamperedError
+from bestiary.organisms.rundir import TRAIN_LOG, WEIGHTS_PATH, TamperedError
 from bestiary.organisms.schemas import Metrics
 from bestiary.organisms.spec import ResolvedTrial
 from bestiary.sandbox.outputs import MalformedOutputError, parse_json, read_output
@@ -51,6 +52,12 @@ from bestiary.sweep import PLAN
 def _status_row(base: dict[str, Any], state: str, reason: str | None) -> list[dict[str, Any]]:
     row = {**base, "condition": "", "metric": STATUS_METRIC, "value": float("nan"), "successes": None}
     return [{**row, "trials": None, "status": state, "reason": reason}]
+
+
+def _content(trial_id: str, outputs: dict[str, str]) -> str | None:
+    """An organism's content identity: its weights' recorded SHA-256 and its trial id (a hash of its spec)."""
+    weights = outputs.get(WEIGHTS_PATH)
+    return hashlib.sha256(f"{weights}|{trial_id}".encode()).hexdigest() if weights else None
 
 
 def trial_rows(rd: RunDir, sweep: str) -> list[dict[str, Any]]:
@@ -80,6 +87,7 @@ def trial_rows(rd: RunDir, sweep: str) -> list[dict[str, Any]]:
         "compute": _compute(trial),
         "learning_rate": trial.hyperparameters.get("learning_rate"),
         "lr_rule": trial.lr_rule,
+        "organism_sha256": _content(trial.trial_id, status.outputs),
     }
     if status.state != "done":
         return _status_row(base, status.state, status.reason)

@@ -186,3 +186,22 @@ def test_a_forecast_from_organisms_above_its_own_bounds_says_so() -> None:
     assert "hindsight" not in make_forecast(
         table[table.params <= 1000], n_boot=0, context={"sealed_below": {"params": 1000}}
     )
+
+
+def test_organisms_are_identified_by_content_where_the_table_records_it() -> None:
+    from bestiary.analysis.sealed import ForecastError
+
+    table = synthetic_table({"synthetic/Sudden-v0": (3.8, 8.0)}, seeds=3, seed=11)
+    table = table.assign(organism_sha256="w-" + table.trial_id)  # stands for sha256(weights hash | trial id)
+    lower = table[table.params <= 1000]
+    doc = make_forecast(lower, n_boot=0)
+    assert doc["hashed"][-1] == "organism_sha256"
+    assert not scores_frame(score(doc, table)).empty
+    # Other weights under the same id and the same results: not the organism the forecast used.
+    swapped = table.copy()
+    first = lower.trial_id.iloc[0]
+    swapped.loc[swapped.trial_id == first, "organism_sha256"] = "other-weights"
+    with pytest.raises(ForecastError, match="have other results now"):
+        score(doc, swapped)
+    with pytest.raises(ForecastError, match="lacks column"):
+        score(doc, table.drop(columns="organism_sha256"))
