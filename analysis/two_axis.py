@@ -119,8 +119,10 @@ def thresholds_rows(analyses: list[TwoAxis]) -> list[dict[str, str]]:
         if not ta.collapse:
             row |= {"collapse onto compute": "— (no emergence)", "collapse onto params": "— (no emergence)"}
         for c in ta.collapse:
+            # The run-level bootstrap cannot give a p-value below about 2/(draws + 1): say "≤" there.
+            p_text = "p ≤ 0.01" if c.p_value <= 0.01 else f"p = {c.p_value:.2g}"
             row[f"collapse onto {c.onto}"] = (
-                f"{'yes' if c.collapses else 'no'} (F = {c.f_stat:.1f}, p = {c.p_value:.2g}; a = {c.a:.2f})"
+                f"{'yes' if c.collapses else 'no'} (F = {c.f_stat:.1f}, {p_text}; a = {c.a:.2f})"
             )
         rows.append(row)
     return rows

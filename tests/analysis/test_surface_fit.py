@@ -64,3 +64,16 @@ def test_a_surface_that_cannot_express_the_data_is_rejected_and_withholds_its_nu
         assert row["compute frontier (FLOPs)"].startswith("withheld")
         assert any("does not fit" in n for n in ta.notes)
     assert rejected >= 2
+
+
+def test_a_collapse_p_value_at_the_bootstrap_floor_is_written_as_a_bound() -> None:
+    from bestiary.analysis.collapse import Collapse
+    from bestiary.analysis.two_axis import TwoAxis
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        (ta,) = analyse_two_axis(_compute_only(1), n_boot=0)
+    ta.collapse = [Collapse("compute", 0.1, 3.0, 2 / 201, 30, 1.5), Collapse("params", 0.1, 9.0, 0.2, 30, 1.5)]
+    row = thresholds_rows([ta])[0]
+    assert "p ≤ 0.01" in row["collapse onto compute"] and "p = 0.2" in row["collapse onto params"]
+    assert isinstance(ta, TwoAxis)
