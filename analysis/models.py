@@ -240,11 +240,18 @@ def neg_loglik(
     pred = model.curve(theta, x)
     if not np.all(np.isfinite(pred)):
         return 1e12
+    return _nll_of(model, pred, y, successes, trials)
+
+
+def _nll_of(
+    model: Model, pred: np.ndarray, y: np.ndarray, successes: np.ndarray | None, trials: np.ndarray | None
+) -> float:
+    """The negative log-likelihood of a finite predicted curve ``(R,)``."""
     if model.binomial:
         assert successes is not None and trials is not None, "a rate model needs episode counts"
         p = np.clip(pred, _EPS, 1 - _EPS)
         return float(-np.sum(successes * np.log(p) + (trials - successes) * np.log1p(-p)))
-    return float(gaussian_nll(np.sum((y - pred) ** 2), len(y)))
+    return float(gaussian_nll(np.asarray(np.sum((y - pred) ** 2)), len(y)))
 
 
 def fit_batch(
@@ -313,14 +320,13 @@ def _objective_and_gradient(
     jac = model.jacobian(t, x)[0] if model.jacobian is not None else numeric_jacobian(model.batched, t, x)[0]
     if not (np.all(np.isfinite(pred)) and np.all(np.isfinite(jac))):
         return 1e12, np.zeros_like(theta)
+    nll = _nll_of(model, pred, y, successes, trials)
     if model.binomial:
-        assert successes is not None and trials is not None, "a rate model needs episode counts"
+        assert successes is not None and trials is not None  # checked by _nll_of
         p = np.clip(pred, _EPS, 1 - _EPS)
-        nll = -np.sum(successes * np.log(p) + (trials - successes) * np.log1p(-p))
-        return float(nll), -((successes / p - (trials - successes) / (1 - p)) @ jac)
+        return nll, -((successes / p - (trials - successes) / (1 - p)) @ jac)
     r = pred - y
-    rss = max(float(r @ r), 1e-12 * len(y))
-    return float(gaussian_nll(np.asarray(rss), len(y))), len(y) / rss * (r @ jac)
+    return nll, len(y) / max(float(r @ r), 1e-12 * len(y)) * (r @ jac)
 
 
 def _polish(
@@ -334,11 +340,7 @@ def _polish(
     """The best of scipy's bounded quasi-Newton (L-BFGS-B) runs from ``starts``: the fallback solver."""
     from scipy.optimize import minimize
 
-    lo, hi = box(model, x, y)
-    bounds = [
-        (float(a) if np.isfinite(a) else None, float(b) if np.isfinite(b) else None)
-        for a, b in zip(lo, hi, strict=True)
-    ]
+    bounds = model.bounds(x, y)
     best, best_nll = starts[0], math.inf
     for start in starts:
         with np.errstate(all="ignore"):
@@ -366,9 +368,9 @@ def fit_model(
 ) -> tuple[np.ndarray, float]:
     """Maximum-likelihood parameters: evaluate every start, refine the best ``keep`` at once, keep the best.
 
-    When the batched solver's best fit ends on a bound of the box (a sign that it ran into a wall
-    rather than a minimum), scipy's bounded L-BFGS-B is run from every start too, and the better
-    fit kept.
+    Models with soft bounds refine three times as many starts; when the batched solver's best fit
+    still ends on a soft bound (a sign that it ran into a wall rather than a minimum), scipy's
+    bounded L-BFGS-B is run from that fit and from the two best starts, and the better fit kept.
 
     Returns:
         (theta, negative log-likelihood).

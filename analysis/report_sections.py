@@ -60,13 +60,40 @@ def forecast_summary(scores: pd.DataFrame) -> list[dict[str, str]]:
                 "misses": str(int((g.outcome == "miss").sum())),
                 "false alarms": str(int((g.outcome == "false alarm").sum())),
                 "missed emergences": str(int((g.outcome == "missed emergence").sum())),
-                "median error (dec.)": ("≥ " if g.censored.any() else "") + f"{g.error_decades.median():.2f}",
+                "median error (dec.)": _error_text(float(g.error_decades.median()), bool(g.censored.any())),
                 "interval covered": f"{g.covered.mean():.0%}",
                 "median lead of hits (dec.)": f"{leads.median():.2f}" if len(leads) else "—",
                 "abstained": str(n_abstained),
             }
         )
     return out
+
+
+def _error_text(error: float, censored: bool) -> str:
+    return "—" if math.isnan(error) else ("≥ " if censored else "") + f"{error:.2f}"
+
+
+def forecast_detail_rows(scores: pd.DataFrame) -> list[dict[str, str]]:
+    """Every counted prediction as a row of text: forecast, bracketed truth, outcome, error (≥ when censored)."""
+    return [
+        {
+            "environment": r.env_id,
+            "axis": r.axis,
+            "at": r.at,
+            "method": r.method,
+            "forecast": emergence_text(r.log10_estimate, (r.interval_low, r.interval_high), fmt="{:,.3g}"),
+            "truth": (
+                emergence_text(r.truth_log10, (math.nan, math.nan), fmt="{:,.3g}")
+                if not math.isnan(r.truth_log10)
+                else f"not reached up to {10**r.largest_trained_log10:,.3g}"
+            ),
+            "outcome": r.outcome,
+            "error (dec.)": _error_text(r.error_decades, r.censored),
+            "covered": "yes" if r.covered else "no",
+            "lead (dec.)": "—" if math.isnan(r.lead_decades) else f"{r.lead_decades:.2f}",
+        }
+        for r in scores[scores.kind == "forecast"].itertuples()
+    ]
 
 
 def emergence_text(log10_scale: float, interval: tuple[float, float], fmt: str = "{:,.0f}") -> str:
@@ -215,28 +242,7 @@ def forecast_section(scores: pd.DataFrame | None, doc: dict[str, Any] | None, er
     if doc.get("hindsight"):
         head += f"<p><b>Hindsight:</b> {html.escape(str(doc['hindsight']))}</p>"
     summary = forecast_summary(scores)
-    real = scores[scores.kind == "forecast"]
-    detail = [
-        {
-            "environment": r.env_id,
-            "axis": r.axis,
-            "at": r.at,
-            "method": r.method,
-            "forecast": emergence_text(r.log10_estimate, (r.interval_low, r.interval_high), fmt="{:,.3g}"),
-            "truth": (
-                emergence_text(r.truth_log10, (math.nan, math.nan), fmt="{:,.3g}")
-                if not math.isnan(r.truth_log10)
-                else f"not reached up to {10**r.largest_trained_log10:,.3g}"
-            ),
-            "outcome": r.outcome,
-            "error (dec.)": "—"
-            if math.isnan(r.error_decades)
-            else ("≥ " if r.censored else "") + f"{r.error_decades:.2f}",
-            "covered": "yes" if r.covered else "no",
-            "lead (dec.)": "—" if math.isnan(r.lead_decades) else f"{r.lead_decades:.2f}",
-        }
-        for r in real.itertuples()
-    ]
+    detail = forecast_detail_rows(scores)
     kinds = ", ".join(f"{k}: {v}" for k, v in scores.kind.value_counts().sort_index().items())
     return (
         "<section><h2>Sealed forecast, scored</h2>"

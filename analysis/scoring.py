@@ -19,7 +19,15 @@ import pandas as pd
 
 from bestiary.analysis.forecast import FACTOR_TWO
 from bestiary.analysis.plateaus import detect_plateau
-from bestiary.analysis.sealed import BEHAVIOUR, ForecastError, number, organism_hashes, rows_of, verify
+from bestiary.analysis.sealed import (
+    BEHAVIOUR,
+    RESULT_COLUMNS,
+    ForecastError,
+    number,
+    organism_hashes,
+    rows_of,
+    verify,
+)
 from bestiary.analysis.trends import InsufficientDataError, emergence, fit_trend
 
 
@@ -79,27 +87,38 @@ def score(doc: dict[str, Any], df: pd.DataFrame, n_boot: int = 0) -> list[Score]
         return _score(doc, df, n_boot)
 
 
-#: The truth of a slice whose τ lies on a plateau (never a scale: compared by identity).
-REFUSED = -1e300
+@dataclass(frozen=True)
+class _Truth:
+    """What the organisms of one slice say: the emergence scale where its rungs bracket it.
+
+    ``value`` is the crossing (−∞ below the smallest rung, nan when τ is not reached up to the
+    largest); ``plateau`` when τ lies on a shelf, where the pipeline refuses any emergence scale;
+    ``testable`` when the slice holds an organism the forecast did not use.
+    """
+
+    value: float
+    smallest: float
+    largest: float
+    testable: bool
+    plateau: bool = False
 
 
-def _truth(g: pd.DataFrame, axis: str, tau: float, n_boot: int) -> tuple[float, float, float]:
-    """(truth, smallest, largest) log10 scale of a slice: the crossing only where the rungs bracket it."""
+def _truth(g: pd.DataFrame, axis: str, tau: float, n_boot: int, testable: bool) -> _Truth:
+    """The bracketed truth of a slice's organisms along ``axis``."""
     lx = np.log10(g[axis].astype(float).to_numpy())
     lo, hi = float(lx.min()), float(lx.max())
     if detect_plateau(g, tau, axis).on_tau:
-        return REFUSED, lo, hi  # τ on a shelf: the pipeline refuses this emergence, so nothing is scored on it
+        return _Truth(math.nan, lo, hi, testable, plateau=True)
     try:
         fit = fit_trend(g, x=axis, model="logistic", n_boot=n_boot)
     except InsufficientDataError:
-        return math.nan, lo, hi
-    e = emergence(fit, tau)
-    t = e.log10_scale
+        return _Truth(math.nan, lo, hi, testable)
+    t = emergence(fit, tau).log10_scale
     if t == -math.inf or (math.isfinite(t) and t < lo):
-        return -math.inf, lo, hi
+        return _Truth(-math.inf, lo, hi, testable)
     if not math.isfinite(t) or t > hi:
-        return math.nan, lo, hi  # not reached up to the largest rung
-    return t, lo, hi
+        return _Truth(math.nan, lo, hi, testable)  # not reached up to the largest rung
+    return _Truth(t, lo, hi, testable)
 
 
 #: Notes of a prediction with no estimate that nevertheless claim "τ is not reached" (not an abstention).
@@ -111,23 +130,23 @@ def _claims_not_reached(note: str) -> bool:
 
 
 def _outcome(est: float, lo_iv: float, hi_iv: float, truth: float, small: float, top: float) -> tuple:
-    """(outcome, error, censored, covered) of one estimate against a bracketed truth."""
-    emerged = not math.isnan(truth)
-    forecast_emerges = not math.isnan(est)
-    if not math.isnan(lo_iv) and not math.isnan(hi_iv):
-        covered = lo_iv <= (truth if emerged else top) <= hi_iv if emerged else hi_iv > top
-    else:
-        covered = False
+    """(outcome, error, censored, covered) of one estimate against a bracketed truth.
+
+    An end below the data (−∞) counts as the smallest rung, a "not reached" as beyond the largest:
+    the error is then the least it can be, and censored.
+    """
+    emerged, forecast_emerges = not math.isnan(truth), not math.isnan(est)
+    has_interval = not (math.isnan(lo_iv) or math.isnan(hi_iv))
+    covered = has_interval and (lo_iv <= truth <= hi_iv if emerged else hi_iv > top)
     if emerged and forecast_emerges:
-        t, e = max(truth, small) if truth == -math.inf else truth, max(est, small) if est == -math.inf else est
-        err = abs(e - t)
+        err = abs((small if est == -math.inf else est) - (small if truth == -math.inf else truth))
         censored = truth == -math.inf or est == -math.inf
         return ("hit" if err <= FACTOR_TWO else "miss"), err, censored, bool(covered)
-    if forecast_emerges and not emerged:
+    if forecast_emerges:  # and nothing emerged up to the largest rung
         if est > top:
             return "agrees: not reached", 0.0, True, bool(covered)
         return "false alarm", top - max(est, small), True, bool(covered)
-    if emerged and not forecast_emerges:
+    if emerged:
         return "missed emergence", top - max(truth, small), True, bool(covered)
     return "agrees: not reached", 0.0, True, bool(covered)
 
@@ -135,7 +154,7 @@ def _outcome(est: float, lo_iv: float, hi_iv: float, truth: float, small: float,
 def _score(doc: dict[str, Any], df: pd.DataFrame, n_boot: int) -> list[Score]:
     tau = float(doc["tau"])
     # The columns the forecast hashed (a file written before content identities: the results only).
-    now = organism_hashes(df, list(doc.get("hashed") or ["condition", "metric", "value", "successes", "trials"]))
+    now = organism_hashes(df, list(doc.get("hashed") or RESULT_COLUMNS))
     used: dict[str, str] = doc["organisms"]
     changed = [t for t, h in used.items() if t in now and now[t] != h]
     if changed:
@@ -161,7 +180,7 @@ def _score(doc: dict[str, Any], df: pd.DataFrame, n_boot: int) -> list[Score]:
             "every finished organism here was used by the forecast: score it against organisms trained after it"
         )
     done = df[df.status == "done"]
-    truths: dict[tuple, tuple[float, float, float, bool]] = {}
+    truths: dict[tuple, _Truth] = {}
     out = []
     for p in doc["predictions"]:
         key = (p["env_id"], p["env_kwargs"], p["axis"], json.dumps(p["at"], sort_keys=True))
@@ -171,19 +190,18 @@ def _score(doc: dict[str, Any], df: pd.DataFrame, n_boot: int) -> list[Score]:
             g = rows_of(done[(done.env_id == p["env_id"]) & (done.env_kwargs == p["env_kwargs"])], BEHAVIOUR, "off")
             g = g[np.isclose(g[name].astype(float), value)]
             if g.empty:
-                truths[key] = (math.nan, math.nan, math.nan, False)
+                truths[key] = _Truth(math.nan, math.nan, math.nan, testable=False)
             else:
-                testable = bool((~g.trial_id.astype(str).isin(used)).any())
-                truths[key] = (*_truth(g, axis, tau, n_boot), testable)
-        truth, small, top, testable = truths[key]
+                truths[key] = _truth(g, axis, tau, n_boot, bool((~g.trial_id.astype(str).isin(used)).any()))
+        tr = truths[key]
+        truth, small, top = tr.value, tr.smallest, tr.largest
         est = number(p["log10_estimate"])
         lo_iv, hi_iv = (number(v) for v in p["interval"])
         used_top = number(p["largest_used_log10"])
-        if not testable:
+        if not tr.testable:
             outcome, err, censored, covered, kind = "untested", math.nan, False, False, "untested"
-        elif truth == REFUSED:
+        elif tr.plateau:
             outcome, err, censored, covered, kind = "no truth: τ on a plateau", math.nan, False, False, "untested"
-            truth = math.nan
         elif math.isnan(est) and not _claims_not_reached(p.get("note", "")):
             # The method could not forecast here (too few rungs, no critical level): an abstention, shown
             # in the counts by outcome and never as agreement.

@@ -49,7 +49,8 @@ FORMAT = "bestiary-forecast/2"
 READABLE_FORMATS = ("bestiary-forecast/1", FORMAT)
 BEHAVIOUR = "violation_rate"
 PRECURSORS = {"precursor": "latent_probe_accuracy", "logodds_gap": "logodds_gap"}
-_HASHED = ["condition", "metric", "value", "successes", "trials"]
+#: What an organism's hash covers: its results (every forecast file hashes these).
+RESULT_COLUMNS = ["condition", "metric", "value", "successes", "trials"]
 #: Hashed too where the table has it: the organism's content identity (weights and spec).
 CONTENT = "organism_sha256"
 _TEXT = ("condition", "metric", CONTENT)
@@ -61,7 +62,7 @@ class ForecastError(ValueError):
 
 def hashed_columns(df: pd.DataFrame) -> list[str]:
     """The columns an organism's hash covers in this table: its results, and its content identity if recorded."""
-    return [*_HASHED, CONTENT] if CONTENT in df and df[CONTENT].notna().any() else list(_HASHED)
+    return [*RESULT_COLUMNS, CONTENT] if CONTENT in df and df[CONTENT].notna().any() else list(RESULT_COLUMNS)
 
 
 def organism_hashes(df: pd.DataFrame, columns: list[str] | None = None) -> dict[str, str]:
@@ -272,6 +273,8 @@ def _make_forecast(
                                             t_c, iv_c, used))  # fmt: skip
     from importlib.metadata import version
 
+    hashed = hashed_columns(done)
+
     doc: dict[str, Any] = {
         "format": FORMAT,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -280,8 +283,8 @@ def _make_forecast(
         "metric": BEHAVIOUR,
         "condition": "off",
         "context": context,
-        "hashed": hashed_columns(done),
-        "organisms": organism_hashes(done),
+        "hashed": hashed,
+        "organisms": organism_hashes(done, hashed),
         "predictions": [_jsonable(asdict(p)) for p in preds],
     }
     above = hindsight(done, context.get("sealed_below") or {})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Annotated
 
@@ -81,20 +80,11 @@ def score_cmd(
     if as_json:
         print_json(table.to_dict(orient="records"))
         return
-    from bestiary.analysis.report_sections import emergence_text, forecast_summary
+    from bestiary.analysis.report_sections import forecast_detail_rows, forecast_summary
 
-    real = table[table.kind == "forecast"]
-    rows = [
-        [r.env_id, r.axis, r.at, r.method,
-         emergence_text(r.log10_estimate, (r.interval_low, r.interval_high), fmt="{:,.3g}"),
-         emergence_text(r.truth_log10, (math.nan, math.nan), fmt="{:,.3g}") if not math.isnan(r.truth_log10)
-         else f"not reached up to {10**r.largest_trained_log10:,.3g}",
-         r.outcome, "—" if math.isnan(r.error_decades) else ("≥ " if r.censored else "") + f"{r.error_decades:.2f}",
-         "yes" if r.covered else "no", "—" if math.isnan(r.lead_decades) else f"{r.lead_decades:.2f}"]
-        for r in real.itertuples()
-    ]  # fmt: skip
-    print_table("scored forecasts", ["environment", "axis", "at", "method", "forecast", "truth", "outcome",
-                "error (dec.)", "covered", "lead (dec.)"], rows)  # fmt: skip
+    detail = forecast_detail_rows(table)
+    if detail:
+        print_table("scored forecasts", list(detail[0]), [list(r.values()) for r in detail])
     from bestiary.sealing import forecast_log_note, seal_status
 
     say(f"seal: {seal_status(Path(forecast))}")

@@ -121,8 +121,8 @@ def test_a_truth_must_be_bracketed_by_the_rungs() -> None:
     )  # fmt: skip
     from bestiary.analysis.scoring import _truth
 
-    truth, _, top = _truth(rows, "params", 0.5, 0)
-    assert math.isnan(truth) and top == 5.0
+    truth = _truth(rows, "params", 0.5, 0, testable=True)
+    assert math.isnan(truth.value) and truth.largest == 5.0
 
 
 def test_compute_leads_are_measured_from_the_largest_compute_the_forecast_saw() -> None:
