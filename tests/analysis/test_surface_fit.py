@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
 
 from bestiary.analysis.surface import fit_surface
 from bestiary.analysis.synthetic import synthetic_grid
 from bestiary.analysis.two_axis import analyse_two_axis, thresholds_rows
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.analysis.calibration_module import calibration
 
 
 def _compute_only(seed: int):  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("calibration", ROOT / "benchmarks" / "calibration.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["calibration"] = module
-    spec.loader.exec_module(module)
-    grid = module.compute_only_grid(8, np.random.default_rng(seed))
+    grid = calibration().compute_only_grid(8, np.random.default_rng(seed))
     return grid.assign(env_id="t/ComputeOnly-v0", env_kwargs="{}", failure_mode="x")
 
 
