@@ -34,7 +34,7 @@ from bestiary.sandbox import Limits, Policy, run
 STARTUP = [sys.executable, "-c", "import torch"]
 TRAIN = r"""
 import json, sys, time
-from bestiary.organisms.population import Member, Population
+from bestiary.organisms.worker.population import Member, Population
 from bestiary.organisms.spec import TrialSpec, resolve
 t = resolve(TrialSpec(env_id="bestiary/AbsentSupervisor-v0", params=10000))
 pop = Population([Member(t.env_id, {}, s) for s in range(16)], t.width, t.depth, "relu", 64, dict(t.hyperparameters))

@@ -44,10 +44,10 @@ from bestiary.organisms.spec import TrialSpec, resolve
 kind, env, budget, P, steps = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 trial = resolve(TrialSpec(env_id=env, params=budget, seed=0))
 if kind == "sb3":
-    from bestiary.organisms.train import TrainLog, build_model, make_training_env
+    from bestiary.organisms.worker.sb3 import TrainLog, build_model, make_training_env
     model = build_model(trial, make_training_env(trial))
     model.learn(trial.n_envs * trial.hyperparameters["n_steps"])  # warm-up: one rollout and update
-    log = TrainLog(Path(tempfile.mkdtemp()) / "train.csv", 10**9, lambda p: None)
+    log = TrainLog(10**9, lambda p: None)
     start, before = time.perf_counter(), model.num_timesteps
     model.learn(steps, reset_num_timesteps=False, callback=log)
     rate = (model.num_timesteps - before) / (time.perf_counter() - start)
@@ -62,7 +62,7 @@ elif kind == "sb3-defaults":
     model.learn(steps)
     rate = model.num_timesteps / (time.perf_counter() - start)
 else:
-    from bestiary.organisms.population import Member, Population
+    from bestiary.organisms.worker.population import Member, Population
     pop = Population([Member(env, {}, s) for s in range(P)], trial.width, trial.depth, trial.activation,
                      trial.n_envs, dict(trial.hyperparameters))
     pop.update(pop.collect())  # warm-up

@@ -45,8 +45,7 @@ from bestiary.organisms.compute import training_flops
 from bestiary.organisms.rundir import TRAIN_LOG, WEIGHTS_PATH, TamperedError
 from bestiary.organisms.schemas import Metrics
 from bestiary.organisms.spec import ResolvedTrial
-from bestiary.sandbox.outputs import MalformedOutputError, parse_json, read_output
-from bestiary.sweep import PLAN
+from bestiary.organisms.sweepdir import SweepDir
 
 
 def _status_row(base: dict[str, Any], state: str, reason: str | None) -> list[dict[str, Any]]:
@@ -165,26 +164,12 @@ def curve_rows(rd: RunDir, sweep: str) -> pd.DataFrame | None:
     return binned.reset_index(drop=True).assign(**meta)[CURVE_COLUMNS]
 
 
-def planned_ids(sweep_dir: Path) -> list[str] | None:
-    """The trial ids a sweep's ``plan.json`` lists (None if the directory has no plan)."""
-    try:
-        plan = parse_json(read_output(sweep_dir, PLAN, 64 * 1024 * 1024), max_bytes=64 * 1024 * 1024)
-    except FileNotFoundError:
-        return None
-    except (MalformedOutputError, OSError):
-        return None
-    trials = plan.get("trials") if isinstance(plan, dict) else None
-    if not isinstance(trials, list):
-        return None
-    return [t for t in trials if isinstance(t, str) and "/" not in t and t not in ("", ".", "..")]
-
-
 def sweep_dirs(runs_dir: Path, max_depth: int = 3) -> list[Path]:
     """Directories under ``runs_dir`` (itself included) that hold a sweep's ``plan.json``, without following links."""
     found, stack = [], [(runs_dir, 0)]
     while stack:
         d, depth = stack.pop()
-        if (d / PLAN).is_file() and not (d / PLAN).is_symlink():
+        if SweepDir(d).is_sweep():
             found.append(d)
             continue
         if depth < max_depth:
@@ -215,7 +200,7 @@ def planned_run_dirs(runs_dir: Path | str) -> list[tuple[RunDir, str]]:
             f"{runs_dir} holds no sweep (no plan.json below it) and is not a run directory; run `bestiary sweep` first"
         )
     # Trials in id order: the table's order does not depend on the plan's.
-    return [(RunDir(d / tid), d.name) for d in sweeps for tid in sorted(planned_ids(d) or [])]
+    return [(SweepDir(d).run_dir(tid), d.name) for d in sweeps for tid in sorted(SweepDir(d).planned_ids() or [])]
 
 
 def collect(runs_dir: Path | str) -> pd.DataFrame:

@@ -12,16 +12,13 @@ import math
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from bestiary.organisms.protocol import WORKER_FILE
-from bestiary.organisms.rundir import json_bytes, write_atomic
 from bestiary.organisms.schemas import OutputError, check_worker
 from bestiary.organisms.staging import Job, SandboxOptions, Unit, run_unit
-from bestiary.sandbox.outputs import MalformedOutputError, parse_json, read_output
+from bestiary.organisms.sweepdir import SweepDir
 from bestiary.sweep import PlannedTrial
 
-THROUGHPUT = "throughput.json"
 #: Seconds per trial of start-up, evaluation and bookkeeping, besides training.
 OVERHEAD_SECONDS = 4.0
 
@@ -62,11 +59,8 @@ def estimate_seconds(
     return total / max(1, min(workers, len(todo) or 1))
 
 
-def _read_cache(path: Path) -> dict[str, float]:
-    try:
-        data = parse_json(read_output(path.parent, path.name, 1024 * 1024))
-    except (FileNotFoundError, OSError, MalformedOutputError):
-        return {}
+def _read_cache(sweep_dir: SweepDir) -> dict[str, float]:
+    data = sweep_dir.read_throughput()
     if not isinstance(data, dict) or data.get("host") != socket.gethostname():
         return {}
     points = data.get("points")
@@ -76,7 +70,7 @@ def _read_cache(path: Path) -> dict[str, float]:
 
 
 def measured_rate(
-    planned: Sequence[PlannedTrial], options: SandboxOptions, cache: Path, seconds: float = 4.0
+    planned: Sequence[PlannedTrial], options: SandboxOptions, sweep_dir: SweepDir, seconds: float = 4.0
 ) -> Callable[[int], float]:
     """A throughput model (steps/s by parameter count) measured in the sandbox, interpolated in log-log.
 
@@ -87,11 +81,11 @@ def measured_rate(
         return lambda params: 1.0
     by_params = sorted({p.trial.params: p for p in planned}.items())
     ends = [by_params[0][1]] + ([by_params[-1][1]] if len(by_params) > 1 else [])
-    points = _read_cache(cache)
+    points = _read_cache(sweep_dir)
     missing = [p for p in ends if f"{p.trial.algo}:{p.trial.params}" not in points]
     if missing:
         unit = Unit("benchmark", tuple(Job(p.trial) for p in missing), evaluate=False, seconds=seconds)
-        result = run_unit(unit, cache.parent / ".staging", options)
+        result = run_unit(unit, sweep_dir.staging, options)
         for p in missing:
             staged = result.trials.get(p.trial.trial_id)
             try:
@@ -100,7 +94,7 @@ def measured_rate(
                 facts = None
             if facts is not None and facts.steps_per_second:
                 points[f"{p.trial.algo}:{p.trial.params}"] = facts.steps_per_second
-        write_atomic(cache, json_bytes({"host": socket.gethostname(), "points": points}))
+        sweep_dir.write_throughput({"host": socket.gethostname(), "points": points})
     measured = [
         (p.trial.params, points[f"{p.trial.algo}:{p.trial.params}"])
         for p in ends

@@ -2,7 +2,7 @@
 
 Trials whose organisms share an architecture and hyperparameters — environment class
 and observation size, width, depth, activation, copies, PPO settings, evaluation — can be
-trained as one population (:mod:`bestiary.organisms.population`). Trials that differ only
+trained as one population (:mod:`bestiary.organisms.worker.population`). Trials that differ only
 in their training budget are one training run handed over at each budget, so they always
 go to the same population. A population's size is capped by a cost model
 (:func:`max_population`: larger organisms gain less from batching and take more memory),
@@ -18,13 +18,12 @@ of from zero. Runs going on from one point are grouped apart from runs starting 
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bestiary.organisms.protocol import HANDOVER
+from bestiary.organisms.protocol import HANDOVER, run_identity, shape_of, stream_of
 from bestiary.organisms.rundir import RunDir, RunDirError
 from bestiary.organisms.spec import ResolvedTrial
 from bestiary.organisms.staging import Job, Unit, handover_bound
@@ -56,36 +55,6 @@ def max_population(params: int) -> int:
     return LARGEST_POPULATION
 
 
-def shape_key(trial: ResolvedTrial) -> str:
-    """What organisms must share to be trained together."""
-    return json.dumps(
-        [
-            trial.env_code.get("module"),  # the environment's class lives there: one simulator per configuration
-            trial.failure_mode,
-            trial.obs_dim,
-            trial.n_actions,
-            trial.algo,
-            trial.width,
-            trial.depth,
-            trial.activation,
-            trial.n_envs,
-            trial.hyperparameters,
-            trial.evaluation.model_dump(),
-        ],
-        sort_keys=True,
-    )
-
-
-def stream_key(trial: ResolvedTrial) -> str:
-    """Trials that are one training run handed over at several budgets share this."""
-    return json.dumps([trial.env_id, trial.env_kwargs, trial.seed, trial.oversight], sort_keys=True)
-
-
-def run_key(trial: ResolvedTrial) -> str:
-    """One training run: its shape and its stream (a stream's key alone is shared by every width)."""
-    return shape_key(trial) + stream_key(trial)
-
-
 def units_of(
     trials: Sequence[ResolvedTrial],
     evaluate: bool = True,
@@ -106,12 +75,12 @@ def units_of(
     resume = resume or {}
     units = [Unit("train", (Job(t),), evaluate=evaluate, trainer="sb3") for t in trials if t.trainer == "sb3"]
     population = [t for t in trials if t.trainer == "population"]
-    points = {run_key(t): resume[t.trial_id] for t in population if t.trial_id in resume}
+    points = {run_identity(t): resume[t.trial_id] for t in population if t.trial_id in resume}
     groups: dict[tuple[str, int], dict[str, list[ResolvedTrial]]] = {}
     for t in population:  # runs going on from one point are grouped apart from the others
-        point = points.get(run_key(t))
-        key = (shape_key(t), point.timesteps if point else 0)
-        groups.setdefault(key, {}).setdefault(stream_key(t), []).append(t)
+        point = points.get(run_identity(t))
+        key = (shape_of(t), point.timesteps if point else 0)
+        groups.setdefault(key, {}).setdefault(stream_of(t), []).append(t)
     for streams in groups.values():
         members = list(streams.values())
         cap = 1 if singletons else max_population(members[0][0].params)
@@ -120,7 +89,7 @@ def units_of(
             chosen = members[k::parts]  # even sizes, and every budget of a stream in one part
             jobs = []
             for stream in chosen:
-                point = points.get(run_key(stream[0]))
+                point = points.get(run_identity(stream[0]))
                 if point is None:
                     jobs += [Job(t) for t in stream]
                 else:  # the handover goes with the run's first trial here
@@ -138,7 +107,7 @@ def unit_cost(unit: Unit) -> float:
     streams: dict[str, tuple[int, int]] = {}
     for job in unit.jobs:
         t = job.trial
-        key = stream_key(t)
+        key = stream_of(t)
         streams[key] = (max(streams.get(key, (0, 0))[0], t.timesteps - job.resumes_at), t.params)
     return float(sum(steps * (params + OVERHEAD_PARAMS) for steps, params in streams.values()))
 
@@ -156,10 +125,10 @@ def describe(units: Sequence[Unit]) -> dict[str, Any]:
 
 def hand_over_points(before: Sequence[ResolvedTrial], after: Sequence[ResolvedTrial]) -> frozenset[str]:
     """The trials before a seal at whose budget a population writes its run's state: each split run's largest."""
-    split = {run_key(t) for t in after if t.trainer == "population"}
+    split = {run_identity(t) for t in after if t.trainer == "population"}
     last: dict[str, ResolvedTrial] = {}
     for t in before:
-        key = run_key(t)
+        key = run_identity(t)
         if t.trainer == "population" and key in split and (key not in last or t.timesteps > last[key].timesteps):
             last[key] = t
     return frozenset(t.trial_id for t in last.values())
@@ -174,10 +143,10 @@ def resumes(before: Sequence[tuple[ResolvedTrial, RunDir]], todo: Sequence[Resol
     first: dict[str, int] = {}
     for t in todo:
         if t.trainer == "population":
-            first[run_key(t)] = min(first.get(run_key(t), t.timesteps), t.timesteps)
+            first[run_identity(t)] = min(first.get(run_identity(t), t.timesteps), t.timesteps)
     found: dict[str, Resume] = {}
     for t, rd in sorted(before, key=lambda pair: -pair[0].timesteps):
-        key = run_key(t)
+        key = run_identity(t)
         if key in found or key not in first or t.timesteps >= first[key] or t.trainer != "population":
             continue
         try:
@@ -186,4 +155,4 @@ def resumes(before: Sequence[tuple[ResolvedTrial, RunDir]], todo: Sequence[Resol
             continue
         if data is not None:
             found[key] = Resume(data, t.timesteps)
-    return {t.trial_id: found[run_key(t)] for t in todo if run_key(t) in found}
+    return {t.trial_id: found[run_identity(t)] for t in todo if run_identity(t) in found}

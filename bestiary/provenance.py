@@ -6,14 +6,12 @@ bounded and without following links.
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 from typing import Any
 
-from bestiary.collect import planned_ids, sweep_dirs
-from bestiary.organisms import RunDir, RunDirError
-from bestiary.sandbox.outputs import UnsafeOutputError, read_output
-from bestiary.sweep import SPEC_COPY
+from bestiary.collect import sweep_dirs
+from bestiary.organisms import RunDirError
+from bestiary.organisms.sweepdir import SweepDir
 
 
 def _layers(layers: Any) -> str:
@@ -28,11 +26,12 @@ def provenance_of(runs_dir: Path) -> dict[str, Any]:
     """``sweep_spec`` (text), ``versions`` (of the first organism) and ``sandbox`` (one row per organism)."""
     out: dict[str, Any] = {"sandbox": []}
     specs = []
-    for d in sweep_dirs(runs_dir):
-        with contextlib.suppress(UnsafeOutputError, OSError):
-            specs.append(read_output(d, SPEC_COPY, 1024 * 1024).decode(errors="replace"))
-        for tid in planned_ids(d) or []:
-            rd = RunDir(d / tid)
+    for d in map(SweepDir, sweep_dirs(runs_dir)):
+        spec = d.spec_copy()
+        if spec is not None:
+            specs.append(spec)
+        for tid in d.planned_ids() or []:
+            rd = d.run_dir(tid)
             try:
                 card = rd.card()
             except RunDirError:

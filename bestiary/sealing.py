@@ -10,32 +10,26 @@ in order), so a forecast made after the answer was known says so.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from bestiary.analysis.schema import COLUMNS, EXTRA_COLUMNS
+from bestiary.organisms.sweepdir import SweepDir
 from bestiary.sweep_spec import ForecastSpec
-
-#: The sealed forecast's name in the sweep's directory.
-FORECAST = "forecast.json"
-#: Every forecast made from a sweep's organisms, one JSON line each, appended (never rewritten).
-FORECAST_LOG = "forecasts.jsonl"
 
 
 def log_forecast(root: Path, doc: dict[str, Any], path: Path) -> None:
     """Append a forecast to the directory's log, so that trying several τ (or several forecasts) shows."""
     line = {"created": doc.get("created"), "sha256": doc.get("sha256"), "tau": doc.get("tau"),
             "organisms": len(doc.get("organisms", {})), "file": str(path)}  # fmt: skip
-    with open(root / FORECAST_LOG, "a") as f:
-        f.write(json.dumps(line, sort_keys=True) + "\n")
+    SweepDir(root).log_forecast(line)
 
 
 def forecast_log_note(root: Path) -> str:
     """What the directory's forecast log says about how many forecasts were made (empty if one or none)."""
-    log = root / FORECAST_LOG
+    log = SweepDir(root).forecast_log
     if not log.is_file():
         return ""
     entries = []
@@ -101,7 +95,8 @@ def seal(spec: ForecastSpec, root: Path, before: list[Any], after: list[Any]) ->
     from bestiary.analysis.sealed import make_forecast
     from bestiary.collect import trial_rows
 
-    path = root / FORECAST
+    sweep_dir = SweepDir(root)
+    path = sweep_dir.forecast
     if path.exists():
         return path, False
     rows = [r for p in before for r in trial_rows(p.run_dir, root.name)]
@@ -117,9 +112,6 @@ def seal(spec: ForecastSpec, root: Path, before: list[Any], after: list[Any]) ->
             "organisms_beyond_planned": len(after),
         },
     )
-    data = (json.dumps(doc, indent=1, allow_nan=False) + "\n").encode()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)  # never overwrite a sealed forecast
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
+    sweep_dir.write_forecast(doc)  # exclusive: never overwrites a sealed forecast
     log_forecast(root, doc, path)
     return path, True

@@ -25,17 +25,15 @@ from bestiary.organisms import EvalSpec, ResolvedTrial, RunDir, TrialSpec, resol
 from bestiary.organisms.claims import Claim, Heartbeat, try_claim
 from bestiary.organisms.finalize import TrialOutcome, begin, complete_early, finalize
 from bestiary.organisms.ladder import geometric_ladder, geometric_timesteps
-from bestiary.organisms.rundir import RunDirError, Status, json_bytes, write_atomic
+from bestiary.organisms.rundir import RunDirError, Status
 from bestiary.organisms.staging import Job, SandboxOptions, StagedTrial, Unit, UnitResult
+from bestiary.organisms.sweepdir import SweepDir
 from bestiary.populations import Resume, hand_over_points, resumes, units_of
 from bestiary.sandbox import Limits, SandboxUnavailable
 from bestiary.sandbox.result import timestamp
 from bestiary.sealing import is_before, seal
 from bestiary.sweep_spec import SpecError, SweepSpec
 
-SPEC_COPY = "sweep.yaml"
-PLAN = "plan.json"
-STAGING = ".staging"
 #: Seconds between looks at trials that another sweep is running.
 WAIT_POLL = 2.0
 
@@ -133,7 +131,7 @@ def plan(sweep: SweepSpec, runs_root: Path | str = "runs") -> list[PlannedTrial]
             grid is too large.
         RunDirError: If a run directory's status is unreadable (it names the file).
     """
-    root = Path(runs_root) / sweep.name
+    sweep_dir = SweepDir(Path(runs_root) / sweep.name)
     planned, seen = [], set()
     for spec in expand(sweep):
         trial = resolve(spec)
@@ -143,7 +141,7 @@ def plan(sweep: SweepSpec, runs_root: Path | str = "runs") -> list[PlannedTrial]
                 f"the grid, widths or seeds"
             )
         seen.add(trial.trial_id)
-        rd = RunDir(root / trial.trial_id)
+        rd = sweep_dir.run_dir(trial.trial_id)
         planned.append(PlannedTrial(spec, trial, rd, rd.status()))
     return planned
 
@@ -200,16 +198,14 @@ def run_sweep(
         SandboxUnavailable: If the sandbox cannot be established (nothing more runs).
     """
     runs_root = Path(runs_root).absolute()
-    root = runs_root / sweep.name
+    sweep_dir = SweepDir(runs_root / sweep.name)
     planned = plan(sweep, runs_root)
-    root.mkdir(parents=True, exist_ok=True)
-    write_atomic(root / SPEC_COPY, spec_text.encode())
-    write_atomic(root / PLAN, json_bytes({"sweep": sweep.name, "trials": [p.trial.trial_id for p in planned]}))
+    sweep_dir.write_plan(spec_text, [p.trial.trial_id for p in planned])
     emit: Event = on_event or (lambda *a: None)
     executor = make_executor(
         sweep.executor.kind,
         options_of(sweep, runs_root),
-        root / STAGING,
+        sweep_dir.staging,
         workers=sweep.executor.workers,
         address=sweep.executor.address,
     )
@@ -226,7 +222,7 @@ def run_sweep(
             # A run split by the seal is handed over at its last budget before it, and goes on after it.
             handed = hand_over_points([p.trial for p in before], [p.trial for p in after])
             _drive(sweep, [p for p in todo if p.trial.trial_id in first], executor, heartbeat, emit, report, handed)
-            path, written = seal(sweep.forecast, root, before, after)
+            path, written = seal(sweep.forecast, sweep_dir.path, before, after)
             emit("sealed", None, f"{path} ({'sealed now' if written else 'kept: it was sealed before'})")
             if not stop_after_seal:
                 rest = [p for p in todo if p.trial.trial_id not in first]
@@ -373,7 +369,7 @@ def _poll_waiting(
     """Trials another sweep held: count the ones it finished, take back the ones it dropped."""
     back = []
     for tid, p in list(waiting.items()):
-        if (p.run_dir.path / "claim.json").exists():
+        if p.run_dir.claimed():
             continue
         try:
             status = p.run_dir.status()

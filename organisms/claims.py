@@ -29,9 +29,9 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from bestiary.organisms.rundir import CLAIM
 from bestiary.sandbox.outputs import MalformedOutputError, UnsafeOutputError, parse_json, read_output
 
-CLAIM = "claim.json"
 HEARTBEAT_SECONDS = 10.0
 STALE_AFTER = 300.0
 

@@ -1,9 +1,4 @@
-"""Organism files (Contract 2): weights as safetensors, an architecture JSON, atomic JSON writes.
-
-Loading never unpickles: weights are read with ``safetensors`` only, after checking the
-SHA-256 recorded in ``architecture.json``; anything else (a pickle, a torch zip, an SB3
-``.zip``) is refused.
-"""
+"""Writing files atomically, for the host and the worker alike: a reader sees the old file or the new one."""
 
 from __future__ import annotations
 
@@ -14,21 +9,14 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bestiary.organisms.errors import OrganismFileError
 
-ORGANISM_DIR = "organism"
-WEIGHTS = "weights.safetensors"
-ARCHITECTURE = "architecture.json"
-_SAFETENSORS_MAX_HEADER = 100 * 1024 * 1024
-
-
-def write_json_atomic(path: Path, obj: Any) -> None:
-    """Write JSON so that readers see the old file or the new one, never a partial one."""
-    write_atomic(path, (json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n").encode())
+def json_bytes(obj: Any) -> bytes:
+    """The canonical JSON Bestiary writes (sorted keys, indented, one final newline)."""
+    return (json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n").encode()
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write bytes so that readers see the old file or the new one, never a partial one."""
+    """Write bytes so readers see the old file or the new one, never a partial one (a planted link is replaced)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
@@ -41,85 +29,31 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
+def write_json_atomic(path: Path, obj: Any) -> None:
+    """Write JSON (:func:`json_bytes`) atomically."""
+    write_atomic(path, json_bytes(obj))
+
+
+def write_new(path: Path, data: bytes) -> None:
+    """Write a file that must not exist yet (exclusive create: a second writer fails, nothing is overwritten).
+
+    Raises:
+        FileExistsError: If it exists.
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+
+
+def sha256(data: bytes) -> str:
+    """SHA-256 of bytes, hex."""
+    return hashlib.sha256(data).hexdigest()
+
+
 def sha256_file(path: Path) -> str:
-    """SHA-256 of a file's bytes."""
+    """SHA-256 of a file's bytes, hex."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
-
-
-def save_organism(run_dir: Path, state_dict: dict[str, Any], architecture: dict[str, Any]) -> Path:
-    """Save weights (safetensors) and ``architecture.json`` (with the weights' SHA-256).
-
-    Args:
-        run_dir: The trial's run directory.
-        state_dict: Tensors of the policy.
-        architecture: JSON-ready description (algo, width, depth, activation, sizes, params).
-
-    Returns:
-        The organism directory.
-    """
-    from safetensors.torch import save_file
-
-    out = run_dir / ORGANISM_DIR
-    out.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.detach().contiguous().cpu() for k, v in state_dict.items()}, str(out / WEIGHTS))
-    write_json_atomic(
-        out / ARCHITECTURE, {**architecture, "weights": WEIGHTS, "weights_sha256": sha256_file(out / WEIGHTS)}
-    )
-    return out
-
-
-def read_architecture(run_dir: Path) -> dict[str, Any]:
-    """``organism/architecture.json`` of a run directory.
-
-    Raises:
-        OrganismFileError: If the directory holds no organism.
-    """
-    path = Path(run_dir) / ORGANISM_DIR / ARCHITECTURE
-    if not path.is_file():
-        raise OrganismFileError(
-            f"{run_dir} is not an organism's run directory: {path} is missing (expected the output of `bestiary train`)"
-        )
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise OrganismFileError(f"{path} is not valid JSON: {exc}") from exc
-
-
-def load_organism(run_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Architecture and weights of a saved organism, verified and without unpickling.
-
-    Raises:
-        OrganismFileError: If the directory holds no organism, the weights file is not
-            safetensors, or its SHA-256 differs from the one recorded (tampered).
-    """
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
-    arch = read_architecture(run_dir)
-    name = arch.get("weights", "")
-    if not isinstance(name, str) or not name.endswith(".safetensors") or "/" in name:
-        raise OrganismFileError(
-            f"{run_dir}: weights file {name!r} is not a local .safetensors file; refusing "
-            f"to load anything that could need unpickling"
-        )
-    path = Path(run_dir) / ORGANISM_DIR / name
-    if path.is_symlink() or not path.is_file():
-        raise OrganismFileError(f"{path} is missing or a symlink")
-    with open(path, "rb") as f:
-        head = f.read(8)
-    if len(head) < 8 or int.from_bytes(head, "little") > _SAFETENSORS_MAX_HEADER:
-        raise OrganismFileError(f"{path} is not a safetensors file (a pickle or torch zip?); refusing to load it")
-    digest = sha256_file(path)
-    if digest != arch.get("weights_sha256"):
-        raise OrganismFileError(
-            f"{path} has been modified since it was saved (SHA-256 {digest[:12]}… differs "
-            f"from the {str(arch.get('weights_sha256'))[:12]}… recorded); refusing it"
-        )
-    try:
-        return arch, load_file(str(path))
-    except SafetensorError as exc:
-        raise OrganismFileError(f"{path} is not a valid safetensors file: {exc}") from exc

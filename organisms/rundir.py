@@ -24,9 +24,7 @@ path and what was wrong, never a traceback.
 
 from __future__ import annotations
 
-import hashlib
 import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Literal
@@ -34,21 +32,17 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bestiary.organisms.errors import OrganismFileError
-from bestiary.organisms.files import ARCHITECTURE, ORGANISM_DIR, WEIGHTS
-from bestiary.organisms.protocol import HANDOVER
+from bestiary.organisms.files import json_bytes, sha256, write_atomic
+from bestiary.organisms.protocol import ARCHITECTURE_PATH, HANDOVER, METRICS, TRAIN_LOG, TRIAL, WEIGHTS_PATH
 from bestiary.organisms.spec import ResolvedTrial
 from bestiary.sandbox.outputs import MalformedOutputError, UnsafeOutputError, parse_json, read_output
 from bestiary.sandbox.result import append_audit
 
-TRIAL = "trial.json"
+# The host's own files (the organism's outputs are named by the contract with the worker: protocol.py).
 STATUS = "status.json"
 CARD = "card.json"
-METRICS = "metrics.json"
-TRAIN_LOG = "train.csv"
 AUDIT = "audit.jsonl"
 CLAIM = "claim.json"
-WEIGHTS_PATH = f"{ORGANISM_DIR}/{WEIGHTS}"
-ARCHITECTURE_PATH = f"{ORGANISM_DIR}/{ARCHITECTURE}"
 #: The outputs a trained and evaluated organism has, relative to its run directory (the handover when asked for).
 OUTPUTS = (METRICS, TRAIN_LOG, WEIGHTS_PATH, ARCHITECTURE_PATH, HANDOVER)
 
@@ -56,6 +50,12 @@ State = Literal["pending", "running", "done", "failed"]
 #: Why a trial is not done (besides the sandbox's reasons: error, oom, cpu_limit, timeout, pids_limit, setup_failed).
 HOST_REASONS = ("malformed_output", "tampered", "disk", "nan", "lost")
 MAX_HOST_JSON = 4 * 1024 * 1024
+
+
+__all__ = [
+    "ARCHITECTURE_PATH", "AUDIT", "CARD", "CLAIM", "METRICS", "OUTPUTS", "STATUS", "TRAIN_LOG", "TRIAL",
+    "WEIGHTS_PATH", "RunDir", "RunDirError", "Status", "TamperedError", "json_bytes", "sha256", "write_atomic",
+]  # fmt: skip
 
 
 class RunDirError(OrganismFileError):
@@ -82,32 +82,6 @@ class Status(BaseModel):
     outputs: dict[str, str] = Field(default_factory=dict, description="relative path -> SHA-256 the host wrote")
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write bytes so readers see the old file or the new one, never a partial one (a planted link is replaced)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def json_bytes(obj: Any) -> bytes:
-    """The canonical JSON the host writes (sorted keys, indented)."""
-    import json
-
-    return (json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n").encode()
-
-
-def sha256(data: bytes) -> str:
-    """SHA-256 of bytes, hex."""
-    return hashlib.sha256(data).hexdigest()
-
-
 class RunDir:
     """A trial's run directory. Every reader and writer of Contract 2's files goes through it.
 
@@ -128,6 +102,10 @@ class RunDir:
     def exists(self) -> bool:
         """Whether the directory holds a trial (a ``trial.json``)."""
         return (self.path / TRIAL).is_file()
+
+    def claimed(self) -> bool:
+        """Whether a claim is on the trial (a process runs it, or one that died left its claim)."""
+        return (self.path / CLAIM).exists()
 
     def read_bytes(self, rel: str, max_bytes: int = 256 * 1024 * 1024) -> bytes:
         """A file of the run directory, read without following links, at most ``max_bytes``.

@@ -18,10 +18,9 @@ from bestiary.organisms.finalize import TrialOutcome, begin, finalize
 from bestiary.organisms.rundir import RunDir, RunDirError
 from bestiary.organisms.spec import ResolvedTrial, TrialSpec, resolve
 from bestiary.organisms.staging import Job, SandboxOptions, Unit, run_unit
+from bestiary.organisms.sweepdir import SweepDir
 from bestiary.sandbox import Limits, SandboxUnavailable
-from bestiary.sandbox.view import overlap
-
-STAGING = ".staging"
+from bestiary.sandbox.view import unsafe_directory
 
 
 def read_trial(run_dir: Path | str) -> ResolvedTrial:
@@ -39,17 +38,13 @@ def check_run_dir(path: Path | str) -> RunDir:
     Raises:
         OrganismError: If the path is refused, saying why and what would be right.
     """
-    p = Path(path).absolute()
-    why = overlap(p)
+    rd = RunDir(path)
+    why = unsafe_directory(rd.path)
     if why is not None:
-        raise OrganismError(f"refusing {p} as a run directory: {why}. Give a new directory, e.g. runs/<name>.")
-    if p.exists() and not p.is_dir():
-        raise OrganismError(f"{p} exists and is not a directory")
-    if p.is_dir() and any(p.iterdir()) and not (p / "trial.json").exists():
-        raise OrganismError(f"{p} is not empty and is not a run directory; give a new directory")
-    if not p.exists() and not p.parent.exists() and not p.is_relative_to(Path.cwd()):
-        raise OrganismError(f"the parent of {p} does not exist; create it first")
-    return RunDir(p)
+        raise OrganismError(f"refusing {rd.path} as a run directory: {why}. Give a new directory, e.g. runs/<name>.")
+    if rd.path.is_dir() and any(rd.path.iterdir()) and not rd.exists():
+        raise OrganismError(f"{rd.path} is not empty and is not a run directory; give a new directory")
+    return rd
 
 
 def _run_one(
@@ -64,7 +59,7 @@ def _run_one(
         raise OrganismError(f"{rd.path} is being run by another process (see its claim.json); try again later")
     try:
         status = begin(rd, job.trial)
-        staging = rd.path.parent / STAGING
+        staging = SweepDir(rd.path.parent).staging  # beside the run directory, as a sweep's
         try:
             result = run_unit(unit, staging, options, (lambda _tid, p: progress(p)) if progress else None)
         except SandboxUnavailable as exc:

@@ -16,7 +16,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from bestiary.organisms.protocol import HANDOVER, HANDOVER_FORMAT, TRAIN_COLUMNS
+from bestiary.organisms.protocol import (
+    ARCHITECTURE,
+    HANDOVER,
+    HANDOVER_FORMAT,
+    METRICS,
+    TRAIN_COLUMNS,
+    WEIGHTS,
+    WORKER_FILE,
+    WorkerFacts,
+)
 from bestiary.organisms.spec import ResolvedTrial
 from bestiary.sandbox.outputs import MalformedOutputError, parse_json
 
@@ -89,31 +98,6 @@ class Metrics(_Strict):
         return self
 
 
-class WorkerFacts(_Strict):
-    """``worker.json``: facts about one organism's run, or the error that stopped it."""
-
-    versions: dict[str, str] = Field(default_factory=dict, max_length=32)
-    started: float | None = None
-    training_seconds: float | None = Field(None, ge=0)
-    timesteps: int | None = Field(None, ge=0, le=10**12)
-    params_torch: int | None = Field(None, ge=0, le=10**10)
-    steps_per_second: float | None = Field(None, ge=0)
-    evaluation_seconds: float | None = Field(None, ge=0)
-    population: int | None = Field(None, ge=1, le=100_000)
-    resumed_from: int | None = Field(None, ge=0, le=10**12)
-    handover: str | None = Field(None, max_length=1000)
-    error: str | None = Field(None, max_length=4000)
-    traceback: str | None = Field(None, max_length=4000)
-    reason: Literal["nan", "error"] | None = None
-
-    @field_validator("versions")
-    @classmethod
-    def _short(cls, v: dict[str, str]) -> dict[str, str]:
-        if any(len(k) > 64 or len(x) > 64 for k, x in v.items()):
-            raise ValueError("package names and versions must be short")
-        return v
-
-
 class ArchitectureFile(_Strict):
     """``organism/architecture.json``."""
 
@@ -126,8 +110,15 @@ class ArchitectureFile(_Strict):
     params: int = Field(ge=1)
     env_id: str = Field(max_length=_SHORT)
     trial_id: str = Field(max_length=_SHORT)
-    weights: Literal["weights.safetensors"]
+    weights: str
     weights_sha256: str
+
+    @field_validator("weights")
+    @classmethod
+    def _weights_name(cls, v: str) -> str:
+        if v != WEIGHTS:
+            raise ValueError(f"must be {WEIGHTS!r}, the one weights file the contract allows")
+        return v
 
     @field_validator("weights_sha256")
     @classmethod
@@ -153,7 +144,7 @@ def check_metrics(data: bytes, trial: ResolvedTrial) -> dict[str, Any]:
     Raises:
         OutputError: Saying what is wrong.
     """
-    m: Metrics = _validate(Metrics, data, "metrics.json")
+    m: Metrics = _validate(Metrics, data, METRICS)
     if m.trial_id != trial.trial_id:
         raise OutputError(f"metrics.json is for trial {m.trial_id[:80]!r}, not {trial.trial_id}")
     expected = {"on", "off"} if trial.oversight == "train" else {"on", "off", "honeypot"}
@@ -173,7 +164,7 @@ def check_worker(data: bytes) -> WorkerFacts:
     Raises:
         OutputError: Saying what is wrong.
     """
-    return _validate(WorkerFacts, data, "worker.json")
+    return _validate(WorkerFacts, data, WORKER_FILE)
 
 
 _DTYPE_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1}
@@ -189,7 +180,7 @@ def check_weights(weights: bytes, architecture: bytes, trial: ResolvedTrial) -> 
     Raises:
         OutputError: Saying what is wrong.
     """
-    arch: ArchitectureFile = _validate(ArchitectureFile, architecture, "architecture.json")
+    arch: ArchitectureFile = _validate(ArchitectureFile, architecture, ARCHITECTURE)
     expected = {"trial_id": trial.trial_id, "env_id": trial.env_id, "algo": trial.algo, "width": trial.width}
     expected |= {"depth": trial.depth, "obs_dim": trial.obs_dim, "n_actions": trial.n_actions}
     for key, value in expected.items():
@@ -197,7 +188,7 @@ def check_weights(weights: bytes, architecture: bytes, trial: ResolvedTrial) -> 
             raise OutputError(f"architecture.json: {key} is {getattr(arch, key)!r}, the trial's is {value!r}")
     if hashlib.sha256(weights).hexdigest() != arch.weights_sha256:
         raise OutputError("weights.safetensors: its SHA-256 is not the one architecture.json records")
-    floats = _tensor_count(weights, "weights.safetensors")[1]
+    floats = _tensor_count(weights, WEIGHTS)[1]
     # A DQN policy's state holds its target network too; an LSTM's size is not on the ladder.
     allowed = {trial.params, 2 * trial.params} if trial.algo == "dqn" else {trial.params}
     if trial.algo != "recurrent_ppo" and floats not in allowed:

@@ -27,8 +27,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bestiary.organisms import rundir as R
-from bestiary.organisms.protocol import HANDOVER, PROGRESS_PREFIX, UNIT_FILE, WORKER_FILE
+from bestiary.organisms.files import json_bytes
+from bestiary.organisms.protocol import (
+    ARCHITECTURE_PATH,
+    HANDOVER,
+    METRICS,
+    PROGRESS_PREFIX,
+    SOURCE_DIR,
+    TRAIN_LOG,
+    TRIAL,
+    UNIT_FILE,
+    WEIGHTS_PATH,
+    WORKER_FILE,
+    UnitManifest,
+)
 from bestiary.organisms.spec import ResolvedTrial
 from bestiary.sandbox import Launch, Limits, Policy, get_backend, quota
 from bestiary.sandbox.base import resolve_policy, sandbox_uid_for
@@ -36,14 +48,13 @@ from bestiary.sandbox.outputs import MalformedOutputError, UnsafeOutputError, pa
 
 #: Outputs a worker may leave per organism, and the most bytes each may have.
 DECLARED: dict[str, int] = {
-    R.METRICS: 1024 * 1024,
-    R.TRAIN_LOG: 32 * 1024 * 1024,
-    R.ARCHITECTURE_PATH: 64 * 1024,
-    R.WEIGHTS_PATH: 512 * 1024 * 1024,  # tightened per organism from its parameter count
+    METRICS: 1024 * 1024,
+    TRAIN_LOG: 32 * 1024 * 1024,
+    ARCHITECTURE_PATH: 64 * 1024,
+    WEIGHTS_PATH: 512 * 1024 * 1024,  # tightened per organism from its parameter count
     WORKER_FILE: 256 * 1024,
     HANDOVER: 1024 * 1024 * 1024,  # tightened per organism, like the weights
 }
-SOURCE_DIR = "source"
 
 
 def weights_bound(params: int) -> int:
@@ -114,17 +125,17 @@ class Unit:
         """The ids of the unit's trials."""
         return [j.trial.trial_id for j in self.jobs]
 
-    def manifest(self) -> dict[str, Any]:
+    def manifest(self) -> UnitManifest:
         """``unit.json``: what the worker is asked to do."""
-        return {
-            "command": self.command,
-            "evaluate": self.evaluate,
-            "trainer": self.trainer,
-            "trials": self.trial_ids,
-            "from": {j.trial.trial_id: SOURCE_DIR for j in self.jobs if j.source},
-            "seconds": self.seconds,
-            "hand_over": sorted(self.hand_over & set(self.trial_ids)),
-        }
+        return UnitManifest(
+            command=self.command,  # the model checks it is one the worker knows
+            evaluate=self.evaluate,
+            trainer=self.trainer,
+            trials=self.trial_ids,
+            sources=[j.trial.trial_id for j in self.jobs if j.source],
+            seconds=self.seconds,
+            hand_over=sorted(self.hand_over & set(self.trial_ids)),
+        )
 
 
 @dataclass
@@ -180,10 +191,10 @@ def _write_input(path: Path, data: bytes) -> None:
 
 def prepare(unit: Unit, unit_dir: Path, uid: int | None) -> None:
     """Write the unit's inputs into its new staging directory and hand what it made to the sandbox uid."""
-    _write_input(unit_dir / UNIT_FILE, R.json_bytes(unit.manifest()))
+    _write_input(unit_dir / UNIT_FILE, json_bytes(unit.manifest().model_dump(mode="json")))
     for job in unit.jobs:
         d = unit_dir / job.trial.trial_id
-        _write_input(d / R.TRIAL, R.json_bytes(job.trial.to_json()))
+        _write_input(d / TRIAL, json_bytes(job.trial.to_json()))
         for rel, data in (job.source or {}).items():
             _write_input(d / SOURCE_DIR / rel, data)
     for dirpath, dirnames, filenames in os.walk(unit_dir):
@@ -196,12 +207,12 @@ def prepare(unit: Unit, unit_dir: Path, uid: int | None) -> None:
         os.chown(unit_dir, uid, uid)
 
 
-def read_trial(job: Job, unit_dir: Path) -> StagedTrial:
+def read_staged(job: Job, unit_dir: Path) -> StagedTrial:
     """One organism's declared outputs, bounded and without following links."""
     tid = job.trial.trial_id
     staged = StagedTrial()
     for rel, bound in DECLARED.items():
-        if rel == R.WEIGHTS_PATH:
+        if rel == WEIGHTS_PATH:
             bound = min(bound, weights_bound(job.trial.params))
         elif rel == HANDOVER:
             bound = min(bound, handover_bound(job.trial))
@@ -216,7 +227,7 @@ def read_trial(job: Job, unit_dir: Path) -> StagedTrial:
 
 def read_back(unit: Unit, unit_dir: Path, skip: frozenset[str] = frozenset()) -> dict[str, StagedTrial]:
     """Read every organism's declared outputs (but those in ``skip``), bounded and without following links."""
-    return {j.trial.trial_id: read_trial(j, unit_dir) for j in unit.jobs if j.trial.trial_id not in skip}
+    return {j.trial.trial_id: read_staged(j, unit_dir) for j in unit.jobs if j.trial.trial_id not in skip}
 
 
 def _progress_sink(progress: Callable[[str, dict[str, Any]], None] | None) -> Callable[[bytes], None] | None:
@@ -307,7 +318,7 @@ def run_unit(
         if early is not None and data.get("event") == "done" and tid in jobs and tid not in handed:
             handed.add(tid)
             try:
-                early(unit, tid, read_trial(jobs[tid], unit_dir), {"backend": backend, "policy": policy.to_json()})
+                early(unit, tid, read_staged(jobs[tid], unit_dir), {"backend": backend, "policy": policy.to_json()})
             except Exception:  # recorded with the others when the unit ends
                 handed.discard(tid)
         if progress is not None:

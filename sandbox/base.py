@@ -198,24 +198,16 @@ def prepare_workdir(workdir: Path | str, uid: int | None) -> Path:
         SandboxUnavailable: Saying what is wrong with the directory and what would be right.
     """
     p = Path(workdir).absolute()
-    why = view.overlap(p)
-    if why is not None:
-        raise SandboxUnavailable(f"refusing {p} as the sandbox's writable directory: {why}. Give a new directory.")
     if p.is_symlink():
         raise SandboxUnavailable(f"the writable directory {p} is a symlink; give a real directory")
+    why = view.unsafe_directory(p)
+    if why is not None:
+        raise SandboxUnavailable(f"refusing {p} as the sandbox's writable directory: {why}. Give a new directory.")
     if not p.exists():
-        parent = p.parent
-        if not parent.is_dir() and not p.is_relative_to(Path.cwd()):
-            raise SandboxUnavailable(
-                f"the writable directory's parent {parent} does not exist; create it first (parents are only "
-                f"created below the current directory)"
-            )
         try:
             p.mkdir(parents=True, mode=0o755)
         except OSError as exc:
             raise SandboxUnavailable(f"cannot create the writable directory {p}: {exc.strerror}") from exc
-    elif not p.is_dir():
-        raise SandboxUnavailable(f"the writable directory {p} exists and is not a directory")
     else:
         owner = p.stat().st_uid
         try:

@@ -264,14 +264,14 @@ def check_host(backend: str = "bwrap", policy: Policy | None = None) -> list[Gua
         os.chmod(tmp, 0o755)
         neighbour = Path(tmp) / "neighbour"
         neighbour.mkdir()
-        (neighbour / "metrics.json").write_text("{}")
+        (neighbour / "secret.txt").write_text("{}")
         server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         server.bind(("127.0.0.1", 0))
         server.listen(1)
         os.environ[SECRET_VAR] = "do-not-leak"
         try:
             source = view.package_sources()[0] if view.package_sources() else sys.prefix
-            argv = ["python", "-c", PROBE, source, str(server.getsockname()[1]), str(neighbour / "metrics.json")]
+            argv = ["python", "-c", PROBE, source, str(server.getsockname()[1]), str(neighbour / "secret.txt")]
             result = impl.run_command(argv, Path(tmp) / "work", policy)
         except SandboxUnavailable as exc:
             return [*rows, Guarantee("sandbox starts", False, True, str(exc))]

@@ -172,6 +172,25 @@ def overlap(path: Path | str) -> str | None:
     return None
 
 
+def unsafe_directory(path: Path | str) -> str | None:
+    """Why ``path`` may not be made a directory Bestiary writes into (None if it may).
+
+    Besides :func:`overlap`: it may not be an existing non-directory, and a missing one's
+    parent must exist unless it lies below the current directory (only there are parents made).
+    """
+    p = Path(path).absolute()
+    why = overlap(p)
+    if why is not None:
+        return why
+    if p.exists() and not p.is_dir():
+        return "it exists and is not a directory"
+    if not p.exists() and not p.parent.is_dir() and not p.is_relative_to(Path.cwd()):
+        return (
+            f"its parent {p.parent} does not exist; create it first (parents are made only below the current directory)"
+        )
+    return None
+
+
 def environment(policy: Policy) -> dict[str, str]:
     """The environment inside: a fixed base, the allow-listed host variables and the policy's own."""
     env = {

@@ -41,8 +41,13 @@ def forecast_cmd(
         doc = make_forecast(table_of(source), tau=tau, n_boot=n_boot, budgets=[float(b) for b in budget or []])
     except (FileNotFoundError, ValueError, ForecastError) as exc:
         raise fail(str(exc)) from exc
+    from bestiary.organisms.files import write_new
+
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(doc, indent=1, allow_nan=False) + "\n")
+    try:
+        write_new(out, (json.dumps(doc, indent=1, allow_nan=False) + "\n").encode())
+    except FileExistsError as exc:
+        raise fail(f"{out} appeared meanwhile: a sealed forecast is never overwritten (choose another path)") from exc
     if Path(source).is_dir():
         from bestiary.sealing import log_forecast
 

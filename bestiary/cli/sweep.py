@@ -15,15 +15,12 @@ app = typer.Typer()
 
 
 def _check_runs_root(runs: str) -> Path:
-    from bestiary.sandbox.view import overlap
+    from bestiary.sandbox.view import unsafe_directory
 
-    path = Path(runs).absolute()
-    why = overlap(path)
+    why = unsafe_directory(runs)
     if why is not None:
         raise fail(f"refusing --runs {runs}: {why}; give a directory of its own, e.g. runs/")
-    if not path.exists() and not path.parent.exists() and not path.is_relative_to(Path.cwd()):
-        raise fail(f"--runs {runs}: its parent {path.parent} does not exist; create it first")
-    return path
+    return Path(runs).absolute()
 
 
 @app.command("sweep")
@@ -92,12 +89,13 @@ def sweep_cmd(
 def _dry_run(
     sweep: Any, planned: list, runs_root: Path, workers: int, header: str, as_json: bool, options: Any
 ) -> None:
-    from bestiary.planning import THROUGHPUT, estimate_seconds, measured_rate, plan_groups
+    from bestiary.organisms.sweepdir import SweepDir
+    from bestiary.planning import estimate_seconds, measured_rate, plan_groups
     from bestiary.sandbox import SandboxUnavailable
 
     groups = plan_groups(planned)
     try:
-        rate = measured_rate(planned, options, runs_root / sweep.name / THROUGHPUT)
+        rate = measured_rate(planned, options, SweepDir(runs_root / sweep.name))
     except SandboxUnavailable as exc:
         raise fail(f"sandbox unavailable, the throughput could not be measured: {exc}") from exc
     minutes = estimate_seconds(planned, workers, rate) / 60
@@ -187,10 +185,11 @@ def collect_cmd(
 ) -> None:
     """Collect the planned trials' verified results into the results table (Contract 3), as parquet and CSV."""
     from bestiary.collect import collect, collect_curves, write_results
+    from bestiary.organisms.sweepdir import SweepDir
 
     try:
         df = collect(runs_dir)
-        paths = write_results(df, Path(out) if out else Path(runs_dir) / "results", collect_curves(runs_dir))
+        paths = write_results(df, Path(out) if out else SweepDir(runs_dir).results, collect_curves(runs_dir))
     except (FileNotFoundError, OSError) as exc:
         raise fail(str(exc)) from exc
     trials = df.groupby("trial_id")["status"].first() if not df.empty else None
@@ -225,6 +224,7 @@ def report_cmd(
     """Fit trends, find emergence, backtest forecasts, and write report.html, fits.csv and summary.md."""
     from bestiary.analysis import build_report, load_results
     from bestiary.analysis.pipeline import DEFAULT_PRECURSOR
+    from bestiary.organisms.sweepdir import SweepDir
 
     if x not in ("params", "timesteps", "compute"):
         raise fail(f"--x must be params, timesteps or compute, not {x!r}")
@@ -248,7 +248,7 @@ def report_cmd(
         raise fail(str(exc)) from exc
     if table.empty:
         raise fail(f"{source} holds no trials yet: run the sweep first (bestiary sweep SPEC.yaml)")
-    out = Path(output) if output else (src if src.is_dir() else src.parent) / "report.html"
+    out = Path(output) if output else SweepDir(src if src.is_dir() else src.parent).report
     try:
         paths = build_report(
             table, out, x=x, tau=tau, precursor=precursor or DEFAULT_PRECURSOR, n_boot=n_boot, provenance=prov,
@@ -263,8 +263,8 @@ def report_cmd(
 
 def _forecast_of(src: Path, given: str | None) -> Any:
     """The sealed forecast to score: the one given, or ``forecast.json`` beside the runs or the table."""
+    from bestiary.organisms.sweepdir import FORECAST
     from bestiary.sandbox.outputs import MalformedOutputError, parse_json
-    from bestiary.sealing import FORECAST
 
     path = Path(given) if given else (src if src.is_dir() else src.parent) / FORECAST
     if not path.is_file():

@@ -51,20 +51,3 @@ class Executor(ABC):
     def describe(self) -> str:
         """One line for the sweep's header."""
         return self.kind
-
-
-def make_executor(kind: str, options: SandboxOptions, staging_root: Path, **settings: Any) -> Executor:
-    """The executor of a sweep spec's ``executor.kind``.
-
-    Raises:
-        ValueError: For an unknown kind.
-    """
-    if kind == "local":
-        from bestiary.executors.local import LocalExecutor
-
-        return LocalExecutor(options, staging_root, workers=settings.get("workers"))
-    if kind == "ray":
-        from bestiary.executors.ray import RayExecutor
-
-        return RayExecutor(options, staging_root, address=settings["address"])
-    raise ValueError(f"unknown executor {kind!r}; expected local or ray")

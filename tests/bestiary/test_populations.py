@@ -45,7 +45,7 @@ def test_runs_split_by_a_seal_are_handed_over_at_their_last_budget_before_it() -
     handed = hand_over_points(before, after)
     assert handed == {t.trial_id for t in before if t.timesteps == 30_000} and len(handed) == 4
     for unit in units_of(before, hand_over=handed):
-        assert unit.hand_over == handed & set(unit.trial_ids) and len(unit.manifest()["hand_over"]) == 2
+        assert unit.hand_over == handed & set(unit.trial_ids) and len(unit.manifest().hand_over) == 2
     assert hand_over_points(before, []) == frozenset()  # a run the seal does not split is not handed over
 
 

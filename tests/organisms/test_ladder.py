@@ -82,7 +82,7 @@ def test_ladder_too_fine_is_refused() -> None:
 def test_recurrent_param_count_matches_torch(width: int, depth: int) -> None:
     # The trainer's recurrent organism: sb3-contrib's MlpLstmPolicy with the LSTM as wide as the layers.
     from bestiary.organisms.spec import TrialSpec, resolve
-    from bestiary.organisms.train import build_model
+    from bestiary.organisms.worker.sb3 import build_model
 
     trial = resolve(TrialSpec(env_id="bestiary/MemoryCue-v0", algo="recurrent_ppo", width=width, depth=depth))
     model = build_model(trial, E.make_vec(trial.env_id, 2, seed=0))

@@ -25,8 +25,8 @@ from bestiary.organisms import (
     spec_from,
     train_organism,
 )
-from bestiary.organisms.files import load_organism
 from bestiary.organisms.rundir import TamperedError
+from bestiary.organisms.worker.weights import load_organism
 
 CONTRACT_2 = (
     "trial.json",

@@ -7,7 +7,7 @@ import pytest
 
 from bestiary.organisms.spec import TrialSpec, resolve
 from bestiary.organisms.streams import SCHEME, stream_base
-from bestiary.organisms.train import make_training_env
+from bestiary.organisms.worker.sb3 import make_training_env
 
 
 def test_copy_seeds_of_different_organisms_never_coincide() -> None:

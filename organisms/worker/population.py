@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import ctypes
 import time
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,11 +47,12 @@ import numpy as np
 import torch
 from gymnasium.utils import seeding
 
-import bestiary.envs as E
+from bestiary import envs
 from bestiary.envs.simulator import Simulator, regime_code
 from bestiary.organisms.errors import OrganismError
-from bestiary.organisms.stacked import StackedAdam, StackedPolicy
+from bestiary.organisms.protocol import TrainRow
 from bestiary.organisms.streams import stream_base
+from bestiary.organisms.worker.stacked import StackedAdam, StackedPolicy
 
 #: Inputs and hidden layers are stored padded to a multiple of this many units (MKL's products are
 #: much faster on such sizes; the padding computes nothing: organisms/stacked.py).
@@ -78,7 +79,7 @@ class Member:
 class Curve:
     """One organism's learning curve: a row per rollout, like SB3's callback writes ``train.csv``."""
 
-    rows: list[dict[str, float]] = field(default_factory=list)
+    rows: list[TrainRow] = field(default_factory=list)
     episodes: int = 0
 
 
@@ -124,7 +125,7 @@ class Population:
         n_envs: Environment copies per organism.
         hp: PPO hyperparameters (SB3 names; see :data:`SUPPORTED`).
         pad: Networks stored padded to a multiple of this many units (the same arithmetic on
-            the real units; see :class:`~bestiary.organisms.stacked.StackedMLP`).
+            the real units; see :class:`~bestiary.organisms.worker.stacked.StackedMLP`).
     """
 
     def __init__(
@@ -148,7 +149,7 @@ class Population:
         for i, m in enumerate(members):
             configs.setdefault((m.env_id, tuple(sorted(m.env_kwargs.items())), m.oversight), []).append(i)
         for (env_id, kwargs, oversight), idx in configs.items():
-            definition = E.make_definition(env_id, **dict(kwargs))
+            definition = envs.make_definition(env_id, **dict(kwargs))
             sim = Simulator(definition, n_envs * len(idx))
             sim.regime[:] = regime_code(oversight)
             for j, i in enumerate(idx):  # copy c of member i is seeded base_i + c, as the SB3 trainer seeds its VecEnv
@@ -166,8 +167,8 @@ class Population:
         self.num_timesteps = 0
         self.alive = torch.ones(self.P, dtype=torch.bool)
         self.curves = [Curve() for _ in members]
-        self._obs = self._gather_obs([sim.current() for sim, _ in self.sims])
-        self._starts = torch.ones(self.P, n_envs)
+        self.last_obs = self._gather_obs([sim.current() for sim, _ in self.sims])
+        self.episode_starts = torch.ones(self.P, n_envs)
         self.start_time = time.perf_counter()
         self.start_timesteps = 0  # where this process began training (later than 0 when handed over)
 
@@ -189,20 +190,20 @@ class Population:
     # ----------------------------------------------------------------- rollout
     def collect(self) -> dict[str, torch.Tensor]:
         """One rollout of ``n_steps`` for every organism, with returns and advantages (GAE)."""
-        n_steps, E_, P, A = self.hp["n_steps"], self.n_envs, self.P, self.n_actions
-        gumbel = torch.stack([torch.rand(n_steps, A, E_, generator=g) for g in self.generators], 1)
+        n_steps, copies, P, A = self.hp["n_steps"], self.n_envs, self.P, self.n_actions
+        gumbel = torch.stack([torch.rand(n_steps, A, copies, generator=g) for g in self.generators], 1)
         gumbel = -torch.log(-torch.log(gumbel.clamp_min(1e-20)))
         buf = {
-            "obs": torch.empty(n_steps, P, E_, self.features),
-            "actions": torch.empty(n_steps, P, E_, dtype=torch.long),
-            "rewards": torch.empty(n_steps, P, E_),
-            "starts": torch.empty(n_steps, P, E_),
-            "values": torch.empty(n_steps, P, E_),
-            "log_probs": torch.empty(n_steps, P, E_),
+            "obs": torch.empty(n_steps, P, copies, self.features),
+            "actions": torch.empty(n_steps, P, copies, dtype=torch.long),
+            "rewards": torch.empty(n_steps, P, copies),
+            "starts": torch.empty(n_steps, P, copies),
+            "values": torch.empty(n_steps, P, copies),
+            "log_probs": torch.empty(n_steps, P, copies),
         }
         stats = np.zeros((6, P))  # episodes, observed, hidden, violations, unobserved episodes, unobserved violations
         for step in range(n_steps):
-            obs = self._obs
+            obs = self.last_obs
             with torch.no_grad():
                 features = obs.transpose(1, 2)  # feature-major (P, features, n_envs): see stacked.py
                 logits = self.policy.actor(features)
@@ -211,29 +212,29 @@ class Population:
                 log_probs = torch.log_softmax(logits, 1).gather(1, actions.unsqueeze(1)).squeeze(1)
             rewards, ended, new_obs = self._step(actions, stats)
             buf["obs"][step], buf["actions"][step], buf["rewards"][step] = obs, actions, rewards
-            buf["starts"][step], buf["values"][step], buf["log_probs"][step] = self._starts, values, log_probs
-            self._starts = ended
-            self._obs = new_obs
-        self.num_timesteps += n_steps * E_
+            buf["starts"][step], buf["values"][step], buf["log_probs"][step] = self.episode_starts, values, log_probs
+            self.episode_starts = ended
+            self.last_obs = new_obs
+        self.num_timesteps += n_steps * copies
         with torch.no_grad():
-            last_values = self.policy.critic(self._obs.transpose(1, 2)).squeeze(1)
+            last_values = self.policy.critic(self.last_obs.transpose(1, 2)).squeeze(1)
         self._log(stats)
         buf["advantages"], buf["returns"] = self._gae(buf, last_values)
         return buf
 
     def _step(self, actions: torch.Tensor, stats: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        E_, gamma = self.n_envs, self.hp["gamma"]
+        copies, gamma = self.n_envs, self.hp["gamma"]
         a = actions.numpy()
-        rewards = torch.empty(self.P, E_)
-        ended = torch.empty(self.P, E_)
+        rewards = torch.empty(self.P, copies)
+        ended = torch.empty(self.P, copies)
         blocks, truncated_obs = [], []
         for sim, idx in self.sims:
             out = sim.step(a[idx].reshape(-1), records=False)
-            rewards[idx] = torch.from_numpy(out.observed_reward.astype(np.float32)).view(len(idx), E_)
-            ended[idx] = torch.from_numpy(out.ended.astype(np.float32)).view(len(idx), E_)
+            rewards[idx] = torch.from_numpy(out.observed_reward.astype(np.float32)).view(len(idx), copies)
+            ended[idx] = torch.from_numpy(out.ended.astype(np.float32)).view(len(idx), copies)
             ep = out.episodes
             if len(ep.idx):
-                who = np.asarray(idx)[ep.idx // E_]
+                who = np.asarray(idx)[ep.idx // copies]
                 unobserved = ~ep.overseen
                 for row, values in enumerate(
                     (1.0, ep.observed_return, ep.hidden_return, ep.violation, unobserved, ep.violation & unobserved)
@@ -242,13 +243,13 @@ class Population:
                     stats[row] += np.bincount(who, weights=weights, minlength=self.P)
             if out.truncated.any():  # SB3's time-limit bootstrap: r += γ V(terminal observation)
                 t = np.flatnonzero(out.truncated)
-                truncated_obs.append((np.asarray(idx)[t // E_], t % E_, out.obs[t]))
+                truncated_obs.append((np.asarray(idx)[t // copies], t % copies, out.obs[t]))
             blocks.append(sim.reset(np.flatnonzero(out.ended)) if out.ended.any() else out.obs)
         for who, copy, term_obs in truncated_obs:
             # Every organism's copies at once, whichever were truncated: a product whose width depended on the
             # other organisms' truncations would round differently, and an organism would not be the same
             # alone as in a population.
-            x = torch.zeros(self.P, E_, self.features)
+            x = torch.zeros(self.P, copies, self.features)
             x[who, copy, : self.obs_dim] = torch.from_numpy(term_obs)
             with torch.no_grad():
                 v = self.policy.critic(x.transpose(1, 2))[who, 0, copy]
@@ -262,7 +263,7 @@ class Population:
         last = torch.zeros(self.P, self.n_envs)
         for step in reversed(range(n_steps)):
             if step == n_steps - 1:
-                non_terminal, next_values = 1.0 - self._starts, last_values
+                non_terminal, next_values = 1.0 - self.episode_starts, last_values
             else:
                 non_terminal, next_values = 1.0 - buf["starts"][step + 1], buf["values"][step + 1]
             delta = buf["rewards"][step] + gamma * next_values * non_terminal - buf["values"][step]
@@ -278,16 +279,16 @@ class Population:
                 continue
             curve.episodes += int(n)
             curve.rows.append(
-                {
-                    "timesteps": float(self.num_timesteps),
-                    "episodes": float(curve.episodes),
-                    "observed_return": obs_ret / n,
-                    "hidden_return": hid_ret / n,
-                    "violation_rate": viol / n,
-                    "violation_rate_unobserved": unobs_viol / unobs if unobs else float("nan"),
-                    "violation_rate_overseen": (viol - unobs_viol) / (n - unobs) if n > unobs else float("nan"),
-                    "steps_per_second": (self.num_timesteps - self.start_timesteps) / elapsed,
-                }
+                TrainRow(
+                    timesteps=self.num_timesteps,
+                    episodes=curve.episodes,
+                    observed_return=obs_ret / n,
+                    hidden_return=hid_ret / n,
+                    violation_rate=viol / n,
+                    violation_rate_unobserved=unobs_viol / unobs if unobs else float("nan"),
+                    violation_rate_overseen=(viol - unobs_viol) / (n - unobs) if n > unobs else float("nan"),
+                    steps_per_second=(self.num_timesteps - self.start_timesteps) / elapsed,
+                )
             )
 
     # ------------------------------------------------------------------ update
@@ -364,14 +365,16 @@ class Population:
         for g in grads:
             g.mul_(coef.view(-1, *([1] * (g.dim() - 1))))
 
-    def learn(self, checkpoints: dict[int, list[int]], on_checkpoint: Callable[[int, int], None]) -> None:
-        """Train until every organism has passed its last checkpoint.
+    def learn(self, checkpoints: dict[int, list[int]]) -> Iterator[tuple[int, int]]:
+        """Train until every organism has passed its last checkpoint, yielding each checkpoint as it is reached.
 
         Args:
-            checkpoints: Organism slot → the timesteps at which to hand it over (ascending).
-            on_checkpoint: Called with ``(slot, timesteps)`` after the update in which the
-                organism's ``num_timesteps`` first reached a checkpoint (SB3's ``learn(T)``
-                stops there).
+            checkpoints: Organism slot → the timesteps at which to hand it over.
+
+        Yields:
+            ``(slot, timesteps)`` after the update in which the organism's ``num_timesteps``
+            first reached a checkpoint (SB3's ``learn(T)`` stops there); training goes on
+            when the caller asks for the next one.
         """
         pending = {i: sorted(c) for i, c in checkpoints.items()}
         while any(pending.values()):
@@ -379,4 +382,4 @@ class Population:
             self.update(buf)
             for i, cps in pending.items():
                 while cps and self.num_timesteps >= cps[0]:
-                    on_checkpoint(i, cps.pop(0))
+                    yield i, cps.pop(0)

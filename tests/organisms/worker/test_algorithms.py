@@ -8,7 +8,7 @@ import torch
 
 import bestiary.envs as E
 from bestiary.organisms import OrganismError, TrialSpec, resolve
-from bestiary.organisms.evaluate import (
+from bestiary.organisms.worker.evaluate import (
     behaviour,
     dangerous_logodds,
     play,
@@ -17,7 +17,7 @@ from bestiary.organisms.evaluate import (
     random_init,
     readout,
 )
-from bestiary.organisms.train import build_model, make_training_env
+from bestiary.organisms.worker.sb3 import build_model, make_training_env
 
 
 @pytest.mark.parametrize("algo", ["ppo", "a2c", "dqn", "recurrent_ppo"])

@@ -239,7 +239,7 @@ def random_init(trial: ResolvedTrial) -> BaseAlgorithm:
 
     For an organism trained by stable-baselines3 this is its own initial network.
     """
-    from bestiary.organisms.train import build_model, make_training_env
+    from bestiary.organisms.worker.sb3 import build_model, make_training_env
 
     return build_model(trial, make_training_env(trial), trainable=False)
 

@@ -1,15 +1,15 @@
-"""Training one organism with stable-baselines3 (run inside the sandbox by the worker).
+"""The reference trainer: one organism at a time with stable-baselines3 (inside the sandbox).
 
 The policy is an actor-critic MLP of the resolved width and depth (separate networks for
 the policy and the value, ReLU), trained on the environment's batched ``VecEnv`` with one
-torch thread. Every rollout appends a row to ``train.csv`` and reports progress.
+torch thread. Every rollout makes a learning-curve row and reports progress.
 """
 
 from __future__ import annotations
 
-import csv
+import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +20,13 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecEnv
 
-import bestiary.envs as E
+from bestiary import envs
 from bestiary.organisms.errors import OrganismError
-from bestiary.organisms.protocol import TRAIN_COLUMNS
+from bestiary.organisms.protocol import SOURCE_DIR, TrainRow, UnitManifest
 from bestiary.organisms.spec import ResolvedTrial
 from bestiary.organisms.streams import stream_base
+from bestiary.organisms.worker.trainer import Report, Trained, read_trial
+from bestiary.organisms.worker.weights import load_organism
 
 ACTIVATIONS = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh}
 
@@ -113,23 +115,21 @@ def architecture_json(trial: ResolvedTrial, params: int) -> dict[str, Any]:
 
 def make_training_env(trial: ResolvedTrial) -> VecEnv:
     """The batched training environment of a trial, seeded, in its training regime."""
-    return E.make_vec(
+    return envs.make_vec(
         trial.env_id, trial.n_envs, seed=stream_base(trial.seed, "train"), oversight=trial.oversight, **trial.env_kwargs
     )
 
 
 class TrainLog(BaseCallback):
-    """Collects episode safety records; writes a ``train.csv`` row and reports progress per rollout."""
+    """Collects episode safety records; makes a learning-curve row and reports progress per rollout."""
 
-    def __init__(self, path: Path, total: int, report: Callable[[dict[str, Any]], None]) -> None:
+    def __init__(self, total: int, report: Callable[[dict[str, Any]], None]) -> None:
         super().__init__()
-        self.path, self.total, self.report = path, total, report
+        self.total, self.report = total, report
         self.records: list[dict[str, Any]] = []
+        self.rows: list[TrainRow] = []
         self.episodes = 0
         self.start = time.perf_counter()
-        self._file = open(path, "w", newline="")  # noqa: SIM115 - closed in _on_training_end
-        self._csv = csv.writer(self._file)
-        self._csv.writerow(TRAIN_COLUMNS)
 
     def _on_step(self) -> bool:
         for info in self.locals["infos"]:
@@ -145,41 +145,58 @@ class TrainLog(BaseCallback):
         unobserved = [r["violation"] for r in rec if not r["overseen"]]
         overseen = [r["violation"] for r in rec if r["overseen"]]
         self.episodes += len(rec)
-        fps = self.num_timesteps / max(time.perf_counter() - self.start, 1e-9)
-        row = {
-            "timesteps": self.num_timesteps,
-            "episodes": self.episodes,
-            "observed_return": float(np.mean([r["observed_return"] for r in rec])),
-            "hidden_return": float(np.mean([r["hidden_return"] for r in rec])),
-            "violation_rate": float(np.mean([r["violation"] for r in rec])),
-            "violation_rate_unobserved": float(np.mean(unobserved)) if unobserved else float("nan"),
-            "violation_rate_overseen": float(np.mean(overseen)) if overseen else float("nan"),
-            "steps_per_second": fps,
-        }
-        self._csv.writerow([f"{row[c]:.6g}" if isinstance(row[c], float) else row[c] for c in TRAIN_COLUMNS])
-        self.report({**row, "total": self.total})
+        row = TrainRow(
+            timesteps=self.num_timesteps,
+            episodes=self.episodes,
+            observed_return=float(np.mean([r["observed_return"] for r in rec])),
+            hidden_return=float(np.mean([r["hidden_return"] for r in rec])),
+            violation_rate=float(np.mean([r["violation"] for r in rec])),
+            violation_rate_unobserved=float(np.mean(unobserved)) if unobserved else float("nan"),
+            violation_rate_overseen=float(np.mean(overseen)) if overseen else float("nan"),
+            steps_per_second=self.num_timesteps / max(time.perf_counter() - self.start, 1e-9),
+        )
+        self.rows.append(row)
+        self.report({**row.model_dump(), "total": self.total})
         self.records = []
 
-    def _on_training_end(self) -> None:
-        self._file.close()
+
+class Sb3Trainer:
+    """The reference trainer: each organism on its own, by stable-baselines3 (see :class:`~.loop.Trainer`)."""
+
+    name = "sb3"
+    announces = False  # an sb3 unit's organisms are recorded when the unit ends
+
+    def organisms(
+        self, unit: UnitManifest, staging: Path, report: Report
+    ) -> Iterator[tuple[str, Callable[[], Trained]]]:
+        """One organism at a time, trained when the loop asks for it (a failure stops only that organism)."""
+        for tid in unit.trials:
+            source = staging / tid / SOURCE_DIR if tid in unit.sources else None
+            yield tid, functools.partial(self.train_one, staging, tid, source, report)
+
+    @staticmethod
+    def train_one(staging: Path, tid: str, source: Path | None, report: Report) -> Trained:
+        """Train one organism (from the organism in ``source``, if given)."""
+        trial = read_trial(staging, tid)
+        init_state = load_organism(source)[1] if source else None
+        model, facts, rows = train(trial, lambda p: report({**p, "trial": trial.trial_id}), init_state)
+        return Trained(trial, model.policy.state_dict(), rows, facts, lambda: model)
 
 
 def train(
     trial: ResolvedTrial,
-    run_dir: Path,
     report: Callable[[dict[str, Any]], None],
     init_state: dict[str, Any] | None = None,
-) -> tuple[BaseAlgorithm, dict[str, Any]]:
-    """Train the trial's organism, writing ``train.csv`` into ``run_dir``.
+) -> tuple[BaseAlgorithm, dict[str, Any], list[TrainRow]]:
+    """Train the trial's organism.
 
     Args:
         trial: The resolved trial.
-        run_dir: Where ``train.csv`` goes.
         report: Called with a progress dict after every rollout.
         init_state: Weights to start from (continued training).
 
     Returns:
-        The trained model and training facts (seconds, timesteps, parameters).
+        The trained model, training facts (seconds, timesteps, parameters), and its learning curve.
     """
     torch.set_num_threads(1)
     venv = make_training_env(trial)
@@ -193,12 +210,26 @@ def train(
             )
     params = sum(p.numel() for p in model.policy.parameters() if p.requires_grad)
     start = time.perf_counter()
-    log = TrainLog(run_dir / "train.csv", trial.timesteps, report)
+    log = TrainLog(trial.timesteps, report)
     model.learn(trial.timesteps, callback=log)
     seconds = time.perf_counter() - start
-    return model, {
+    facts = {
         "training_seconds": seconds,
         "timesteps": int(model.num_timesteps),
         "params_torch": params,
         "steps_per_second": model.num_timesteps / max(seconds, 1e-9),
     }
+    return model, facts, log.rows
+
+
+def benchmark(trial: ResolvedTrial, seconds: float) -> float:
+    """Train one organism for about ``seconds`` (after one warm-up rollout); return its training rate (steps/s)."""
+    torch.set_num_threads(1)
+    model = build_model(trial, make_training_env(trial))
+    chunk = trial.n_envs * int(trial.hyperparameters.get("n_steps", 32))
+    model.learn(chunk)
+    start, steps = time.perf_counter(), 0
+    while time.perf_counter() - start < seconds:
+        model.learn(chunk, reset_num_timesteps=False)
+        steps += chunk
+    return steps / (time.perf_counter() - start)

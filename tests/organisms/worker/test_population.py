@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from bestiary.organisms import EvalSpec, TrialSpec, resolve, train_organism
-from bestiary.organisms.population import Member, Population
-from bestiary.organisms.stacked import StackedAdam
-from bestiary.organisms.train import build_model, make_training_env
+from bestiary.organisms.worker.population import Member, Population
+from bestiary.organisms.worker.sb3 import build_model, make_training_env
+from bestiary.organisms.worker.stacked import StackedAdam
 
 ENV = "bestiary/AuditedReport-v0"
 HP = {"n_steps": 8, "batch_size": 64, "n_epochs": 2, "learning_rate": 1e-3, "ent_coef": 0.01, "gamma": 0.99,
@@ -83,7 +83,7 @@ def test_an_organism_does_not_depend_on_its_population(env_id: str) -> None:
         together.update(b)
         for x, y in zip(alone.policy.parameters(), together.policy.parameters(), strict=True):
             torch.testing.assert_close(x[0], y[1], rtol=1e-5, atol=1e-7)
-    assert [r["violation_rate"] for r in alone.curves[0].rows] == [r["violation_rate"] for r in together.curves[1].rows]
+    assert [r.violation_rate for r in alone.curves[0].rows] == [r.violation_rate for r in together.curves[1].rows]
 
 
 @pytest.mark.parametrize("seeds", [[7, 3, 11, 5], [5, 1, 8, 13], [0, 1, 2, 3]])
@@ -115,7 +115,8 @@ def test_a_non_finite_organism_is_isolated() -> None:
 def test_checkpoints_are_the_first_timesteps_of_one_run() -> None:
     pop = population([4])
     seen: list[tuple[int, int]] = []
-    pop.learn({0: [128 * 2, 128 * 5]}, lambda i, t: seen.append((t, pop.num_timesteps)))
+    for _, t in pop.learn({0: [128 * 2, 128 * 5]}):
+        seen.append((t, pop.num_timesteps))
     assert seen == [(256, 256), (640, 640)]
 
 
@@ -186,11 +187,11 @@ def test_a_population_process_does_not_import_torch_dynamo(workdir) -> None:  # 
         f"""
         import sys
         from bestiary.organisms import TrialSpec, EvalSpec, resolve
-        from bestiary.organisms.population import Member, Population
-        from bestiary.organisms.evaluate import evaluate
-        from bestiary.organisms.train import evaluation_model
+        from bestiary.organisms.worker.population import Member, Population
+        from bestiary.organisms.worker.evaluate import evaluate
+        from bestiary.organisms.worker.sb3 import evaluation_model
         pop = Population([Member({ENV!r}, {{}}, 0)], 4, 2, "relu", 16, {HP!r})
-        pop.learn({{0: [256]}}, lambda i, t: None)
+        list(pop.learn({{0: [256]}}))
         trial = resolve(TrialSpec(env_id={ENV!r}, width=4, seed=0, timesteps=256, n_envs=16,
                                   trainer="population", evaluation=EvalSpec(episodes=32, probes=32)))
         evaluate(evaluation_model(trial, pop.policy.state_dict_of(0)), trial)

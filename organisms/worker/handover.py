@@ -25,10 +25,10 @@ import numpy as np
 import torch
 
 from bestiary.organisms.protocol import HANDOVER_FORMAT as FORMAT
-from bestiary.organisms.protocol import TRAIN_COLUMNS
+from bestiary.organisms.protocol import TRAIN_COLUMNS, TrainRow
 
 if TYPE_CHECKING:
-    from bestiary.organisms.population import Population
+    from bestiary.organisms.worker.population import Population
 
 
 class HandoverError(ValueError):
@@ -62,14 +62,14 @@ def state_of(pop: Population, i: int) -> tuple[dict[str, torch.Tensor], list[dic
     tensors |= {
         "adam.step": opt.steps[0].clone(),
         "generator": pop.generators[i].get_state(),
-        "obs": pop._obs[i].clone(),
-        "starts": pop._starts[i].clone(),
+        "obs": pop.last_obs[i].clone(),
+        "starts": pop.episode_starts[i].clone(),
         "alive": pop.alive[i].clone(),
         "timesteps": torch.tensor(pop.num_timesteps, dtype=torch.int64),
         "episodes": torch.tensor(curve.episodes, dtype=torch.int64),
-        "curve": torch.tensor([[r[c] for c in TRAIN_COLUMNS] for r in curve.rows], dtype=torch.float64).reshape(
-            len(curve.rows), len(TRAIN_COLUMNS)
-        ),
+        "curve": torch.tensor(
+            [[getattr(r, c) for c in TRAIN_COLUMNS] for r in curve.rows], dtype=torch.float64
+        ).reshape(len(curve.rows), len(TRAIN_COLUMNS)),
     }
     tensors |= {f"sim.{name}": torch.from_numpy(np.ascontiguousarray(a)) for name, a in arrays.items()}
     return tensors, generators
@@ -122,6 +122,12 @@ def load(data: bytes, pop: Population, i: int, identity: dict[str, Any]) -> Hand
     return Handover(tensors, generators)
 
 
+def row_of(values: list[float]) -> TrainRow:
+    """A learning-curve row from the handover's float64 curve (counts were whole numbers when saved)."""
+    row = dict(zip(TRAIN_COLUMNS, values, strict=True))
+    return TrainRow(**{**row, "timesteps": int(row["timesteps"]), "episodes": int(row["episodes"])})
+
+
 def restore(pop: Population, states: dict[int, Handover]) -> None:
     """Put every organism of a fresh population back where its handover left it.
 
@@ -143,14 +149,14 @@ def restore(pop: Population, states: dict[int, Handover]) -> None:
                 opt.exp_avgs[k][i] = t[f"adam.exp_avg.{k}"]
                 opt.exp_avg_sqs[k][i] = t[f"adam.exp_avg_sq.{k}"]
             pop.generators[i].set_state(t["generator"])
-            pop._obs[i], pop._starts[i], pop.alive[i] = t["obs"], t["starts"], t["alive"]
+            pop.last_obs[i], pop.episode_starts[i], pop.alive[i] = t["obs"], t["starts"], t["alive"]
             sim, rows = pop.rows_of(i)
             arrays = {name[4:]: v.numpy() for name, v in t.items() if name.startswith("sim.")}
             try:
                 sim.restore(rows, arrays, h.generators)
             except ValueError as exc:
                 raise HandoverError(f"organism {i}'s environments: {exc}") from exc
-            pop.curves[i].rows = [dict(zip(TRAIN_COLUMNS, map(float, r), strict=True)) for r in t["curve"].tolist()]
+            pop.curves[i].rows = [row_of(r) for r in t["curve"].tolist()]
             pop.curves[i].episodes = int(t["episodes"])
         for s in opt.steps:
             s.fill_(step)

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 import torch
 
-from bestiary.organisms.handover import HandoverError, load, restore, save
-from bestiary.organisms.population import Member, Population
+from bestiary.organisms.worker.handover import HandoverError, load, restore, save
+from bestiary.organisms.worker.population import Member, Population
 
 ENV = "bestiary/AuditedReport-v0"
 HP = {"n_steps": 8, "batch_size": 64, "n_epochs": 2, "learning_rate": 1e-3, "ent_coef": 0.01}
@@ -26,18 +26,19 @@ def identity(i: int) -> dict[str, Any]:
 
 def handed_over(at: int) -> dict[int, bytes]:
     pop, files = population(), {}
-    pop.learn({i: [at] for i in range(pop.P)}, lambda i, t: files.__setitem__(i, save(pop, i, identity(i))))
+    for i, _ in pop.learn({i: [at] for i in range(pop.P)}):
+        files[i] = save(pop, i, identity(i))
     return files
 
 
 def test_a_handed_over_run_trains_on_bit_for_bit_as_an_unsplit_one() -> None:
     unsplit = population()
-    unsplit.learn({i: [400] for i in range(unsplit.P)}, lambda i, t: None)
+    list(unsplit.learn({i: [400] for i in range(unsplit.P)}))
     files = handed_over(150)  # not a multiple of a rollout (32 steps): handed over after the update that passed it
     resumed = population()
     restore(resumed, {i: load(files[i], resumed, i, identity(i)) for i in files})
     assert resumed.num_timesteps == 160
-    resumed.learn({i: [400] for i in range(resumed.P)}, lambda i, t: None)
+    list(resumed.learn({i: [400] for i in range(resumed.P)}))
     assert resumed.num_timesteps == unsplit.num_timesteps
     for a, b in zip(unsplit.policy.parameters(), resumed.policy.parameters(), strict=True):
         assert torch.equal(a, b)
@@ -46,8 +47,8 @@ def test_a_handed_over_run_trains_on_bit_for_bit_as_an_unsplit_one() -> None:
     for a, b in zip(unsplit.curves, resumed.curves, strict=True):
         assert a.episodes == b.episodes and len(a.rows) == len(b.rows)
         for ra, rb in zip(a.rows, b.rows, strict=True):
-            assert {k: v for k, v in ra.items() if k != "steps_per_second"} == pytest.approx(
-                {k: v for k, v in rb.items() if k != "steps_per_second"}, nan_ok=True, rel=0, abs=0
+            assert {k: v for k, v in ra.model_dump().items() if k != "steps_per_second"} == pytest.approx(
+                {k: v for k, v in rb.model_dump().items() if k != "steps_per_second"}, nan_ok=True, rel=0, abs=0
             )
 
 
