@@ -34,18 +34,15 @@ from pathlib import Path
 from bestiary.sandbox import landlock, quota, view
 from bestiary.sandbox.base import (
     Launch,
-    SandboxBackend,
     ensure_available,
-    prepare_workdir,
     register_backend,
-    resolve_policy,
-    sandbox_uid_for,
 )
-from bestiary.sandbox.cgroups import Cgroup, CgroupUnavailableError, create_cgroup
+from bestiary.sandbox.cgroups import Cgroup
 from bestiary.sandbox.errors import SandboxUnavailable
+from bestiary.sandbox.isolating import IsolatingBackend
 from bestiary.sandbox.outputs import MalformedOutputError, parse_json
 from bestiary.sandbox.policy import MIB, Policy, apply_rlimits, policy_hash, rlimits
-from bestiary.sandbox.process import Outcome, Running, basic_reason, complete, kill_process_group
+from bestiary.sandbox.process import Outcome, Running, kill_process_group
 from bestiary.sandbox.result import SandboxResult
 from bestiary.sandbox.seccomp_filter import SeccompUnavailableError, build_bpf
 
@@ -168,7 +165,7 @@ def mount_view(cmd: BwrapCommand, policy: Policy, workdir: Path, ro: list[str], 
 
 
 @register_backend
-class BwrapBackend(SandboxBackend):
+class BwrapBackend(IsolatingBackend):
     """bubblewrap with cgroups, rlimits, seccomp and Landlock. See the module docstring."""
 
     name = "bwrap"
@@ -183,18 +180,12 @@ class BwrapBackend(SandboxBackend):
 
     def run(self, launch: Launch) -> SandboxResult:
         """Run the launch in the sandbox; see :meth:`SandboxBackend.run`."""
-        missing = self.unavailable()
-        if missing:
-            raise SandboxUnavailable(missing)
-        policy = resolve_policy(launch.policy, self)
-        req = policy.required
-        uid = sandbox_uid_for(policy)
-        workdir = prepare_workdir(launch.workdir, uid)
-        launch = Launch(launch.command, workdir, policy, launch.audit_path, launch.on_stdout_line)
+        ready = self.preflight(launch)
+        launch, uid, ro = ready.launch, ready.uid, ready.ro
+        policy, req = launch.policy, launch.policy.required
         layers: dict[str, object] = {"namespaces": True, "drop_root": uid is not None or os.geteuid() != 0}
-        ro = view.system_binds() + list(view.runtime_paths()) + list(policy.ro_binds)
         if uid is not None:
-            bad = _unreadable_by(uid, [*ro, str(INNER), str(workdir.parent)])
+            bad = _unreadable_by(uid, [*ro, str(INNER), str(launch.workdir.parent)])
             if bad:
                 raise SandboxUnavailable(
                     f"drop_root: uid {uid} cannot read {', '.join(bad)}, which the sandbox needs. The Python "
@@ -212,17 +203,9 @@ class BwrapBackend(SandboxBackend):
         abi = landlock.abi_version()
         ensure_available(abi > 0, "landlock", req, "this kernel does not support Landlock (or it is disabled)")
         layers["rlimits"] = True
-        cgroup: Cgroup | None = None
+        cgroup = self.limit_group(f"run-{uuid.uuid4().hex[:16]}", policy, layers)
         try:
-            limits = policy.limits
-            pids = self.process_limits(limits)[0]
-            cgroup = create_cgroup(f"run-{uuid.uuid4().hex[:16]}", limits.memory_mb * MIB, pids, limits.cpus)
-            layers["cgroup"] = f"v{cgroup.version}"
-        except CgroupUnavailableError as exc:
-            ensure_available(False, "cgroup", req, str(exc))
-            layers["cgroup"] = False
-        try:
-            with quota.for_run(workdir, policy, uid, layers) as host_dir:
+            with quota.for_run(launch.workdir, policy, uid, layers) as host_dir:
                 return self._launch(launch, uid, ro, bpf, abi, cgroup, layers, host_dir)
         finally:
             if cgroup is not None:
@@ -306,35 +289,19 @@ class BwrapBackend(SandboxBackend):
         def classify(outcome: Outcome, counters: dict) -> str:
             # The inner launcher reports just before it execs the command: no report means
             # bwrap failed while setting up, and the command never started.
-            if not inner or (outcome.exit_code == SETUP_FAILED and inner.get("error")):
-                return "setup_failed"
-            if outcome.killed_for:
-                return outcome.killed_for
-            if counters.get("oom_kills"):
-                return "oom"
-            if outcome.exit_code != 0 and counters.get("pids_limit_hits"):
-                return "pids_limit"
-            return basic_reason(outcome, counters)
+            never_started = not inner or (outcome.exit_code == SETUP_FAILED and bool(inner.get("error")))
+            return self.classify(outcome, counters, never_started)
 
         running = Running(
             proc,
             kill,
             layers,
-            cgroup.cpu_seconds if cgroup else None,
-            cgroup.counters if cgroup else dict,
-            on_exit,
-            classify,
-            {"policy_sha256": layers["policy_sha256"]},
-            host_dir,
-            (lambda: quota.full(host_dir)) if host_dir is not None else None,
+            on_exit=on_exit,
+            classify=classify,
+            audit_extra={"policy_sha256": layers["policy_sha256"]},
+            **self.supervision(cgroup, host_dir),
         )
-        result = complete(launch, self.name, running)
-        if result.reason == "setup_failed":
-            why = inner.get("error") or result.stderr.decode(errors="replace").strip() or "bwrap did not start"
-            exc = SandboxUnavailable(f"the sandbox could not be set up, so nothing was run: {why}")
-            exc.result = result  # type: ignore[attr-defined]
-            raise exc
-        return result
+        return self.finish(launch, running, lambda: inner.get("error"))
 
 
 class _PipeText:

@@ -30,11 +30,11 @@ from pathlib import Path
 from typing import Any
 
 from bestiary.sandbox import quota, view
-from bestiary.sandbox.base import Launch, SandboxBackend, prepare_workdir, register_backend, resolve_policy
-from bestiary.sandbox.cgroups import PARENT, Cgroup, CgroupUnavailableError, create_cgroup
-from bestiary.sandbox.errors import SandboxUnavailable
+from bestiary.sandbox.base import Launch, register_backend
+from bestiary.sandbox.cgroups import PARENT, Cgroup
+from bestiary.sandbox.isolating import IsolatingBackend
 from bestiary.sandbox.policy import MIB, Limits, Policy, policy_hash, rlimits
-from bestiary.sandbox.process import Outcome, Running, basic_reason, complete, kill_process_group
+from bestiary.sandbox.process import Outcome, Running, kill_process_group
 from bestiary.sandbox.result import SandboxResult
 
 #: runsc's exit status when it could not create or start the container (the command never ran).
@@ -149,10 +149,11 @@ def bundle(
 
 
 @register_backend
-class GvisorBackend(SandboxBackend):
+class GvisorBackend(IsolatingBackend):
     """gVisor's runsc with a private read-only root, cgroups, rlimits and a quota tmpfs. See the module docstring."""
 
     name = "gvisor"
+    label = "gVisor sandbox"
     summary = "gVisor (runsc): a user-space kernel between the run and the host kernel; cgroups, rlimits, quota"
     provides = frozenset({"namespaces", "drop_root", "cgroup", "rlimits", "disk_quota", "user_space_kernel"})
 
@@ -168,16 +169,15 @@ class GvisorBackend(SandboxBackend):
             return "the gvisor backend needs a root launcher (runsc creates the sandbox and its cgroup)"
         return None
 
+    def run_uid(self, policy: Policy) -> int | None:
+        """The policy's uid: runsc always runs the command as it (the launcher is root)."""
+        return policy.uid
+
     def run(self, launch: Launch) -> SandboxResult:
         """Run the launch under runsc; see :meth:`SandboxBackend.run`."""
-        missing = self.unavailable()
-        if missing:
-            raise SandboxUnavailable(missing)
-        policy = resolve_policy(launch.policy, self)
-        uid = policy.uid
-        workdir = prepare_workdir(launch.workdir, uid)
-        launch = Launch(launch.command, workdir, policy, launch.audit_path, launch.on_stdout_line)
-        ro = view.system_binds() + list(view.runtime_paths()) + list(policy.ro_binds)
+        ready = self.preflight(launch)
+        launch, ro = ready.launch, ready.ro
+        policy, uid = launch.policy, launch.policy.uid  # runsc always runs the command as the policy's uid
         name = f"run-{uuid.uuid4().hex[:16]}"
         layers: dict[str, object] = {
             "namespaces": True,
@@ -185,19 +185,12 @@ class GvisorBackend(SandboxBackend):
             "rlimits": True,
             "user_space_kernel": f"gVisor {runsc_version()}",
         }
-        limits = policy.limits
-        cgroup: Cgroup | None = None
-        try:
-            cgroup = create_cgroup(name, limits.memory_mb * MIB, self.process_limits(limits)[0], limits.cpus)
-            layers["cgroup"] = f"v{cgroup.version}"
-        except CgroupUnavailableError as exc:
-            if "cgroup" in (policy.required or ()):
-                raise SandboxUnavailable(f"cgroup: {exc}") from exc
-            layers["cgroup"] = False
+        cgroup = self.limit_group(name, policy, layers)
         work = Path(tempfile.mkdtemp(prefix="bestiary-gvisor-"))  # host-owned, 0700: the bundle and runsc's state
         try:
-            with quota.for_run(workdir, policy, uid, layers) as host_dir:
-                config = bundle(work / "bundle", launch, policy, uid, ro, host_dir or workdir, f"/{PARENT}/{name}")
+            with quota.for_run(launch.workdir, policy, uid, layers) as host_dir:
+                bundle_dir = host_dir or launch.workdir
+                config = bundle(work / "bundle", launch, policy, uid, ro, bundle_dir, f"/{PARENT}/{name}")
                 return self._launch(launch, work, name, config, cgroup, layers, host_dir)
         finally:
             self._delete(work, name)
@@ -242,37 +235,20 @@ class GvisorBackend(SandboxBackend):
                 cgroup.kill()
             kill_process_group(proc)
 
+        def classify(outcome: Outcome, counters: dict) -> str:
+            # runsc exits 128 with "running container: ..." when it could not create or start the sandbox.
+            never_started = outcome.exit_code == SETUP_FAILED and b"running container" in running.stderr[-4096:]
+            return self.classify(outcome, counters, never_started)
+
         running = Running(
             proc,
             kill,
             layers,
-            cgroup.cpu_seconds if cgroup else None,
-            cgroup.counters if cgroup else dict,
+            classify=classify,
             audit_extra={"policy_sha256": layers["policy_sha256"], "runsc": runsc_version(), "platform": "ptrace"},
-            host_dir=host_dir,
-            disk_full=(lambda: quota.full(host_dir)) if host_dir is not None else None,
+            **self.supervision(cgroup, host_dir),
         )
-
-        def classify(outcome: Outcome, counters: dict) -> str:
-            # runsc exits 128 with "running container: ..." when it could not create or start the sandbox.
-            if outcome.exit_code == SETUP_FAILED and b"running container" in running.stderr[-4096:]:
-                return "setup_failed"
-            if outcome.killed_for:
-                return outcome.killed_for
-            if counters.get("oom_kills"):
-                return "oom"
-            if outcome.exit_code != 0 and counters.get("pids_limit_hits"):
-                return "pids_limit"
-            return basic_reason(outcome, counters)
-
-        running.classify = classify
-        result = complete(launch, self.name, running)
-        if result.reason == "setup_failed":
-            why = result.stderr.decode(errors="replace").strip()[-1000:] or "runsc did not start"
-            exc = SandboxUnavailable(f"the gVisor sandbox could not be set up, so nothing was run: {why}")
-            exc.result = result  # type: ignore[attr-defined]
-            raise exc
-        return result
+        return self.finish(launch, running, lambda: None)
 
 
 __all__ = ["GvisorBackend", "bundle", "runsc_version"]

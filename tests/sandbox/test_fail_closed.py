@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import bestiary.sandbox.bwrap as bw
+import bestiary.sandbox.isolating as isolating
 from bestiary.sandbox import Policy, SandboxUnavailable, get_backend, run
 from bestiary.sandbox.cgroups import create_cgroup
 from bestiary.sandbox.seccomp_filter import SeccompUnavailableError
@@ -29,7 +30,7 @@ def test_bwrap_missing(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_cgroup_limits_not_applicable(workdir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # A host whose cgroup filesystem has no usable controllers.
-    monkeypatch.setattr(bw, "create_cgroup", lambda *a: create_cgroup(*a, root=tmp_path))
+    monkeypatch.setattr(isolating, "create_cgroup", lambda *a: create_cgroup(*a, root=tmp_path))
     with pytest.raises(SandboxUnavailable, match=r"cgroup: .*not mounted"):
         run(TOUCH, workdir)
     assert_nothing_ran(workdir)
@@ -38,7 +39,7 @@ def test_cgroup_limits_not_applicable(workdir: Path, tmp_path: Path, monkeypatch
 def test_cgroup_not_required_runs_and_records_it(
     workdir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(bw, "create_cgroup", lambda *a: create_cgroup(*a, root=tmp_path))
+    monkeypatch.setattr(isolating, "create_cgroup", lambda *a: create_cgroup(*a, root=tmp_path))
     result = run(TOUCH, workdir, Policy(required=bw.BwrapBackend.provides - {"cgroup"}))
     assert result.ok and result.layers["cgroup"] is False
 
@@ -130,7 +131,7 @@ def test_a_layer_gvisor_does_not_provide_is_refused(workdir: Path) -> None:
 
 
 def test_gvisor_cgroup_not_applicable(workdir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(gv, "create_cgroup", lambda *a: create_cgroup(*a, root=tmp_path))
+    monkeypatch.setattr(isolating, "create_cgroup", lambda *a: create_cgroup(*a, root=tmp_path))
     with pytest.raises(SandboxUnavailable, match=r"cgroup: .*not mounted"):
         run(TOUCH, workdir, backend="gvisor")
     assert_nothing_ran(workdir)
