@@ -1,26 +1,27 @@
 """Planning a sweep without running it: the plan grouped for display, and a time estimate measured in the sandbox.
 
-The estimate's training rates come from a short training run of the smallest and the
-largest organism *in the sandbox* (the host never builds a model or trains), cached in
-``runs/<sweep>/throughput.json`` for this host so a second dry run is instant.
+The estimate is the cost model's (:mod:`bestiary.costs`, the one the planner orders units
+by) over the units the sweep would run, with training rates from short benchmarks of the
+planned trainers at their planned population sizes *in the sandbox* (the host never
+builds a model or trains), cached in the sweep directory's throughput file for this host
+so a second dry run is instant.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import math
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from bestiary.organisms.protocol import WORKER_FILE
+from bestiary.costs import CostModel, interpolated, makespan
+from bestiary.organisms.protocol import WORKER_FILE, run_identity
 from bestiary.organisms.schemas import OutputError, check_worker
 from bestiary.organisms.staging import Job, SandboxOptions, Unit, run_unit
 from bestiary.organisms.sweepdir import SweepDir
+from bestiary.populations import units_of
 from bestiary.sweep import PlannedTrial
-
-#: Seconds per trial of start-up, evaluation and bookkeeping, besides training.
-OVERHEAD_SECONDS = 4.0
 
 
 @dataclass
@@ -50,60 +51,81 @@ def plan_groups(planned: Sequence[PlannedTrial]) -> list[PlanGroup]:
     return list(groups.values())
 
 
-def estimate_seconds(
-    planned: Sequence[PlannedTrial], workers: int, rate: Callable[[int], float], overhead: float = OVERHEAD_SECONDS
-) -> float:
-    """Wall-clock estimate of the trials still to run, from a throughput model ``rate(params)`` (steps/s)."""
-    todo = [p for p in planned if p.state != "done"]
-    total = sum(p.trial.timesteps / max(rate(p.trial.params), 1e-9) + overhead for p in todo)
-    return total / max(1, min(workers, len(todo) or 1))
+def units_to_run(planned: Sequence[PlannedTrial]) -> list[Unit]:
+    """The units the sweep would run for its trials not yet done (as its first round groups them)."""
+    return units_of([p.trial for p in planned if p.state != "done"])
+
+
+def estimate_seconds(units: Sequence[Unit], workers: int, model: CostModel) -> float:
+    """Wall-clock estimate of running ``units`` on ``workers`` under the cost model."""
+    return makespan([model.unit_seconds(u) for u in units], workers)
 
 
 def _read_cache(sweep_dir: SweepDir) -> dict[str, float]:
     data = sweep_dir.read_throughput()
     if not isinstance(data, dict) or data.get("host") != socket.gethostname():
         return {}
-    points = data.get("points")
-    return (
-        {str(k): float(v) for k, v in points.items() if isinstance(v, (int, float))} if isinstance(points, dict) else {}
-    )
+    points = data.get("step_seconds")
+    if not isinstance(points, dict):
+        return {}
+    return {str(k): float(v) for k, v in points.items() if isinstance(v, (int, float)) and v > 0}
 
 
-def measured_rate(
-    planned: Sequence[PlannedTrial], options: SandboxOptions, sweep_dir: SweepDir, seconds: float = 4.0
-) -> Callable[[int], float]:
-    """A throughput model (steps/s by parameter count) measured in the sandbox, interpolated in log-log.
+def _probe(unit: Unit) -> Unit:
+    """A benchmark of ``unit``'s trainer at its size: one fresh organism per training run of it."""
+    runs: dict[str, Job] = {}
+    for job in unit.jobs:
+        runs.setdefault(run_identity(job.trial), Job(job.trial))
+    return Unit("benchmark", tuple(runs.values()), evaluate=False, trainer=unit.trainer)
+
+
+def _key(probe: Unit) -> str:
+    t = probe.jobs[0].trial
+    return f"{probe.trainer}:{t.algo}:{t.params}:{len(probe.jobs)}"
+
+
+def measured_model(
+    units: Sequence[Unit], options: SandboxOptions, sweep_dir: SweepDir, seconds: float = 4.0
+) -> tuple[CostModel, dict[str, float]]:
+    """The cost model with training rates measured in the sandbox, with the trainers and population sizes planned.
+
+    For each trainer of the plan, its unit of the fewest and of the most parameters is
+    benchmarked (cached in the sweep's directory for this host), and the step cost is
+    interpolated between them.
+
+    Returns:
+        The model, and the measured seconds per organism-step by ``trainer:algo:params:population``.
 
     Raises:
         SandboxUnavailable: If the sandbox cannot be established.
     """
-    if not planned:
-        return lambda params: 1.0
-    by_params = sorted({p.trial.params: p for p in planned}.items())
-    ends = [by_params[0][1]] + ([by_params[-1][1]] if len(by_params) > 1 else [])
-    points = _read_cache(sweep_dir)
-    missing = [p for p in ends if f"{p.trial.algo}:{p.trial.params}" not in points]
-    if missing:
-        unit = Unit("benchmark", tuple(Job(p.trial) for p in missing), evaluate=False, seconds=seconds)
-        result = run_unit(unit, sweep_dir.staging, options)
-        for p in missing:
-            staged = result.trials.get(p.trial.trial_id)
+    cache = _read_cache(sweep_dir)
+    probes: dict[str, Unit] = {}
+    for trainer in sorted({u.trainer for u in units}):
+        mine = sorted((u for u in units if u.trainer == trainer), key=lambda u: u.jobs[0].trial.params)
+        for unit in (mine[0], mine[-1]):
+            probe = _probe(unit)
+            probes.setdefault(_key(probe), probe)
+    missing = [k for k in probes if k not in cache]
+    for key in missing:
+        probe = dataclasses.replace(probes[key], seconds=seconds)
+        result = run_unit(probe, sweep_dir.staging, options)
+        rates = []
+        for job in probe.jobs:
+            staged = result.trials.get(job.trial.trial_id)
             try:
                 facts = check_worker(staged.files[WORKER_FILE]) if staged and WORKER_FILE in staged.files else None
             except OutputError:
                 facts = None
             if facts is not None and facts.steps_per_second:
-                points[f"{p.trial.algo}:{p.trial.params}"] = facts.steps_per_second
-        sweep_dir.write_throughput({"host": socket.gethostname(), "points": points})
-    measured = [
-        (p.trial.params, points[f"{p.trial.algo}:{p.trial.params}"])
-        for p in ends
-        if f"{p.trial.algo}:{p.trial.params}" in points
-    ]
-    if not measured:
-        return lambda params: 1e4
-    if len(measured) == 1:
-        return lambda params: measured[0][1]
-    (p0, r0), (p1, r1) = measured
-    slope = math.log(r1 / r0) / math.log(p1 / p0) if p1 != p0 else 0.0
-    return lambda params: r0 * (params / p0) ** slope
+                rates.append(facts.steps_per_second)
+        if rates:  # seconds per organism-step: the population's organism-steps are its size × each one's steps
+            cache[key] = 1.0 / (sum(rates) / len(rates) * (len(probe.jobs) if probe.trainer == "population" else 1))
+    if missing:
+        sweep_dir.write_throughput({"host": socket.gethostname(), "step_seconds": cache})
+    points: dict[str, list[tuple[int, float]]] = {}
+    for key in probes:
+        if key in cache:
+            trainer, _, params, _ = key.split(":")
+            points.setdefault(trainer, []).append((int(params), cache[key]))
+    return CostModel(step_cost=interpolated(points)), {k: cache[k] for k in probes if k in cache}

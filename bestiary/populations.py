@@ -7,7 +7,7 @@ in their training budget are one training run handed over at each budget, so the
 go to the same population. A population's size is capped by a cost model
 (:func:`max_population`: larger organisms gain less from batching and take more memory),
 and groups are split evenly so that no population is much larger than the others. Units are
-handed out longest first (:func:`unit_cost`), so that the last one to finish is a short one
+handed out longest first (by :class:`~bestiary.costs.CostModel`), so that the last one to finish is a short one
 and no worker idles while another trains a large population alone.
 
 A training run split by a sealed forecast (its smaller budgets before the seal, the larger
@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bestiary.costs import CostModel
 from bestiary.organisms.protocol import HANDOVER, run_identity, shape_of, stream_of
 from bestiary.organisms.rundir import RunDir, RunDirError
 from bestiary.organisms.spec import ResolvedTrial
@@ -33,10 +34,6 @@ from bestiary.organisms.staging import Job, Unit, handover_bound
 #: organism (larger ones lose as their activations leave the cache).
 POPULATION_SIZES: tuple[tuple[int, int], ...] = ((3_000, 64), (30_000, 16), (300_000, 8))
 LARGEST_POPULATION = 8
-#: The per-sample cost that does not grow with the organism, in parameter-equivalents: environment
-#: stepping, sampling, the optimiser's bookkeeping (``benchmarks/train_throughput.py``: about 2 µs
-#: per organism-step at 1e3 parameters, 7 µs at 1e4, 42 µs at 1e5).
-OVERHEAD_PARAMS = 5_000
 
 
 @dataclass(frozen=True)
@@ -99,17 +96,7 @@ def units_of(
                     ]
             handed = frozenset(t.trial_id for stream in chosen for t in stream) & hand_over
             units.append(Unit("train", tuple(jobs), evaluate=evaluate, trainer="population", hand_over=handed))
-    return sorted(units, key=unit_cost, reverse=True)
-
-
-def unit_cost(unit: Unit) -> float:
-    """Organism-steps weighted by size: each stream trains once, to its largest budget (from its handover, if any)."""
-    streams: dict[str, tuple[int, int]] = {}
-    for job in unit.jobs:
-        t = job.trial
-        key = stream_of(t)
-        streams[key] = (max(streams.get(key, (0, 0))[0], t.timesteps - job.resumes_at), t.params)
-    return float(sum(steps * (params + OVERHEAD_PARAMS) for steps, params in streams.values()))
+    return sorted(units, key=CostModel().unit_seconds, reverse=True)
 
 
 def describe(units: Sequence[Unit]) -> dict[str, Any]:

@@ -90,15 +90,16 @@ def _dry_run(
     sweep: Any, planned: list, runs_root: Path, workers: int, header: str, as_json: bool, options: Any
 ) -> None:
     from bestiary.organisms.sweepdir import SweepDir
-    from bestiary.planning import estimate_seconds, measured_rate, plan_groups
+    from bestiary.planning import estimate_seconds, measured_model, plan_groups, units_to_run
     from bestiary.sandbox import SandboxUnavailable
 
     groups = plan_groups(planned)
+    units = units_to_run(planned)
     try:
-        rate = measured_rate(planned, options, SweepDir(runs_root / sweep.name))
+        model, measured = measured_model(units, options, SweepDir(runs_root / sweep.name)) if units else (None, {})
     except SandboxUnavailable as exc:
         raise fail(f"sandbox unavailable, the throughput could not be measured: {exc}") from exc
-    minutes = estimate_seconds(planned, workers, rate) / 60
+    minutes = estimate_seconds(units, workers, model) / 60 if model is not None else 0.0
     if as_json:
         print_json({"header": header, "groups": [g.__dict__ for g in groups], "estimated_minutes": minutes})
         return
@@ -118,12 +119,15 @@ def _dry_run(
             for g in groups
         ],
     )
-    params = [p.trial.params for p in planned]
+    rates = "; ".join(
+        f"{key.split(':')[0]} at {int(key.split(':')[2]):,} parameters, population {key.split(':')[3]}: "
+        f"{1e6 * seconds:.1f} µs per organism-step"
+        for key, seconds in measured.items()
+    )
     console.print(
         Text(
-            f"estimated time for the {sum(p.state != 'done' for p in planned)} trials to run: {minutes:.1f} min "
-            f"(training throughput measured in the sandbox here: {rate(min(params)):,.0f} steps/s at the smallest "
-            f"rung, {rate(max(params)):,.0f} at the largest)"
+            f"estimated time for the {sum(p.state != 'done' for p in planned)} trials to run in {len(units)} "
+            f"sandboxed processes: {minutes:.1f} min (training measured in the sandbox here: {rates or 'nothing'})"
         )
     )
 

@@ -133,18 +133,29 @@ def serve(staging: Path) -> int:
 
 
 def benchmark(unit: UnitManifest, staging: Path) -> int:
-    """Train each organism briefly and write its training rate (``steps_per_second``); nothing is kept."""
-    from bestiary.organisms.worker.sb3 import benchmark as rate_of
+    """Train briefly with the unit's trainer and write each organism's training rate; nothing is kept.
 
-    failed = 0
-    for tid in unit.trials:
-        try:
-            rate = rate_of(read_trial(staging, tid), unit.seconds / len(unit.trials))
-            facts = {"versions": package_versions(), "steps_per_second": rate}
-        except Exception as exc:
-            facts, failed = failure(exc), failed + 1
-        write_json_atomic(staging / tid / WORKER_FILE, WorkerFacts(**facts).to_json())
-    return 1 if failed else 0
+    The sb3 trainer trains the organisms one after the other, sharing ``seconds``; the population
+    trainer trains them together for ``seconds``.
+    """
+    from bestiary.organisms.worker import population_trainer, sb3
+
+    trials = [read_trial(staging, tid) for tid in unit.trials]
+    try:
+        if unit.trainer == "population":
+            rate = population_trainer.benchmark(trials, unit.seconds)
+            rates = dict.fromkeys(unit.trials, rate)
+        else:
+            rates = {t.trial_id: sb3.benchmark(t, unit.seconds / len(trials)) for t in trials}
+    except Exception as exc:
+        facts = failure(exc)
+        for tid in unit.trials:
+            write_json_atomic(staging / tid / WORKER_FILE, WorkerFacts(**facts).to_json())
+        return 1
+    for tid, rate in rates.items():
+        measured = WorkerFacts(versions=package_versions(), steps_per_second=rate)
+        write_json_atomic(staging / tid / WORKER_FILE, measured.to_json())
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -127,3 +127,21 @@ def _resume(
     if any(budget <= timesteps for budgets in checkpoints.values() for budget in budgets):
         raise HandoverError(f"a budget asked for is not beyond the handover's {timesteps:,} timesteps")
     return timesteps
+
+
+def benchmark(trials: list[ResolvedTrial], seconds: float) -> float:
+    """Train the trials' runs as one population for about ``seconds`` (after one warm-up rollout and update).
+
+    Returns:
+        Steps per second of each organism (the population's organism-steps per second divided by its size).
+    """
+    from bestiary.organisms.worker.population import Member, Population
+
+    first = trials[0]
+    members = [Member(t.env_id, dict(t.env_kwargs), t.seed, t.oversight) for t in trials]
+    pop = Population(members, first.width, first.depth, first.activation, first.n_envs, dict(first.hyperparameters))
+    pop.update(pop.collect())
+    start, before = time.perf_counter(), pop.num_timesteps
+    while time.perf_counter() - start < seconds:
+        pop.update(pop.collect())
+    return (pop.num_timesteps - before) / (time.perf_counter() - start)

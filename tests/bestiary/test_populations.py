@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
+from bestiary.costs import CostModel
 from bestiary.organisms import TrialSpec, resolve
 from bestiary.organisms.protocol import HANDOVER
-from bestiary.populations import Resume, hand_over_points, max_population, unit_cost, units_of
+from bestiary.populations import Resume, hand_over_points, max_population, units_of
+
+unit_cost = CostModel().training_seconds
 
 
 def _trials(widths: list[int], seeds: int, budgets: list[int]) -> list:
@@ -60,4 +65,4 @@ def test_runs_that_go_on_are_grouped_apart_carry_their_handover_once_and_cost_th
     sources = [j.source for j in going_on.jobs if j.source]
     assert sorted(s[HANDOVER] for s in sources) == [b"state-0", b"state-1"]  # once per run
     fresh = next(u for u in units if u is not going_on)
-    assert unit_cost(going_on) == 2 * unit_cost(fresh) * (270_000 - 30_000) / 270_000
+    assert unit_cost(going_on) == pytest.approx(2 * unit_cost(fresh) * (270_000 - 30_000) / 270_000)
