@@ -20,7 +20,8 @@ PALETTE = {"off": "#c0392b", "on": "#2471a3"}
 sns.set_theme(style="whitegrid", context="notebook")
 
 
-def _png(fig: plt.Figure) -> bytes:
+def png_of(fig: plt.Figure) -> bytes:
+    """The figure as PNG bytes (closed afterwards)."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
@@ -65,7 +66,7 @@ def tendency_figure(
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=11)
     ax.legend(fontsize=7, loc="upper left")
-    return _png(fig)
+    return png_of(fig)
 
 
 def precursor_figure(
@@ -87,7 +88,7 @@ def precursor_figure(
     ax.set_ylabel(metric)
     ax.set_title(title, fontsize=11)
     ax.legend(fontsize=7)
-    return _png(fig)
+    return png_of(fig)
 
 
 def backtest_figure(title: str, rows: list[BacktestRow], xlabel: str) -> bytes:
@@ -116,4 +117,4 @@ def backtest_figure(title: str, rows: list[BacktestRow], xlabel: str) -> bytes:
     ax.set_ylabel(f"forecast log10 {xlabel} of emergence")
     ax.set_title(title, fontsize=11)
     ax.legend(fontsize=7)
-    return _png(fig)
+    return png_of(fig)

@@ -10,7 +10,7 @@ import pandas as pd
 from scipy.special import expit
 
 from bestiary.analysis.mixture import MixtureFit
-from bestiary.analysis.plots import _png
+from bestiary.analysis.plots import png_of
 from bestiary.analysis.two_axis import TwoAxis
 
 #: Probe precursors shown by the controls figure: the trained probe, its random-init baseline, and the gains.
@@ -42,7 +42,7 @@ def mixture_figure(title: str, m: MixtureFit, xlabel: str) -> bytes:
     ax.set_xlabel(xlabel)
     ax.set_ylabel("violation rate (oversight off)")
     ax.set_title(title, fontsize=11)
-    return _png(fig)
+    return png_of(fig)
 
 
 def surface_figure(title: str, ta: TwoAxis) -> bytes:
@@ -78,7 +78,7 @@ def surface_figure(title: str, ta: TwoAxis) -> bytes:
     ax.set_xlabel("parameters")
     ax.set_ylabel("training timesteps")
     ax.set_title(title, fontsize=11)
-    return _png(fig)
+    return png_of(fig)
 
 
 def curves_figure(title: str, curves: pd.DataFrame) -> bytes:
@@ -97,7 +97,7 @@ def curves_figure(title: str, curves: pd.DataFrame) -> bytes:
         ax.set_xlabel("timesteps")
     axes[0].legend(fontsize=6, ncol=2)
     fig.suptitle(title, fontsize=11)
-    return _png(fig)
+    return png_of(fig)
 
 
 def controls_figure(title: str, rows: pd.DataFrame, xlabel: str) -> bytes:
@@ -115,4 +115,4 @@ def controls_figure(title: str, rows: pd.DataFrame, xlabel: str) -> bytes:
     ax.set_ylabel("probe accuracy / gain")
     ax.set_title(title, fontsize=11)
     ax.legend(fontsize=7)
-    return _png(fig)
+    return png_of(fig)

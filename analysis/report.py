@@ -8,7 +8,6 @@ parts are listed, never silently dropped or invented.
 
 from __future__ import annotations
 
-import base64
 import html
 import math
 import warnings
@@ -26,9 +25,11 @@ from bestiary.analysis.pipeline import DEFAULT_PRECURSOR, VariantAnalysis, analy
 from bestiary.analysis.report_sections import (
     forecast_section,
     forecast_summary,
+    img,
     organism_cells,
     organism_section,
     outside_note,
+    table_html,
     two_axis_section,
 )
 from bestiary.analysis.schema import PROBE_CONDITION
@@ -132,18 +133,6 @@ def summary_rows(variants: list[VariantAnalysis]) -> list[dict[str, str]]:
     return rows
 
 
-def _img(png: bytes, alt: str) -> str:
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
-
-
-def _table_html(rows: list[dict[str, Any]]) -> str:
-    if not rows:
-        return "<p>none</p>"
-    head = "".join(f"<th>{html.escape(str(k))}</th>" for k in rows[0])
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in r.values()) + "</tr>" for r in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
 def _markdown_table(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return "(none)\n"
@@ -177,7 +166,7 @@ def overview_figure(variants: list[VariantAnalysis], x: str) -> bytes:
     for ax in list(axes.flat)[len(variants) :]:
         ax.axis("off")
     fig.tight_layout()
-    return plots._png(fig)
+    return plots.png_of(fig)
 
 
 def build_report(
@@ -270,7 +259,7 @@ def _build(
     surfaces = [drawn[(-2 - j, "surface")] for j in range(len(two_axis))]
     sections = []
     for va, extra in zip(variants, extras, strict=True):
-        figs = "".join(_img(p, f"{va.label} {k}") for k, p in va.figures.items())
+        figs = "".join(img(p, f"{va.label} {k}") for k, p in va.figures.items())
         bt = [
             {
                 "method": r.method,
@@ -287,7 +276,7 @@ def _build(
         sections.append(
             f"<section><h2>{html.escape(va.label)}</h2><p>failure mode: {html.escape(va.failure_mode)}"
             f"; mechanism: {html.escape(va.mechanism or 'not recorded')}</p><div class='figs'>{figs}</div>{extra}"
-            f"<h3>Backtest</h3>{_table_html(bt)}"
+            f"<h3>Backtest</h3>{table_html(bt)}"
             f"<h3>Notes</h3><ul>{notes}</ul></section>"
         )
     summary = summary_rows(variants)
@@ -319,16 +308,16 @@ def _build(
     page = _PAGE.format(
         title=html.escape(title),
         method=html.escape(method),
-        summary=_table_html(summary),
-        overview=_img(overview, "overview"),
+        summary=table_html(summary),
+        overview=img(overview, "overview"),
         sections=two_axis_section(two_axis, surfaces)
         + forecast_section(scored, forecast, forecast_error)
         + ("".join(sections) or "<p>No finished trials to analyse.</p>"),
-        status=_table_html(status["rows"]),
+        status=table_html(status["rows"]),
         status_line=html.escape(status["line"]),
         spec=html.escape(str(prov.get("sweep_spec", "not available (report built from a table alone)"))),
-        versions=_table_html([{"package": k, "version": v} for k, v in (prov.get("versions") or {}).items()]),
-        sandbox=_table_html(prov.get("sandbox") or [{"note": "not available (report built from a table alone)"}]),
+        versions=table_html([{"package": k, "version": v} for k, v in (prov.get("versions") or {}).items()]),
+        sandbox=table_html(prov.get("sandbox") or [{"note": "not available (report built from a table alone)"}]),
     )
     out.write_text(page)
     md = out.with_name("summary.md")

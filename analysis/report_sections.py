@@ -20,7 +20,7 @@ def img(png: bytes, alt: str) -> str:
     """An embedded PNG."""
     import base64
 
-    return f"<img alt='{html.escape(alt)}' src='data:image/png;base64,{base64.b64encode(png).decode()}'>"
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
 
 
 def table_html(rows: list[dict[str, Any]]) -> str:

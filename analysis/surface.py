@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from bestiary.analysis.batched import fit_binomial
-from bestiary.analysis.trends import InsufficientDataError
+from bestiary.analysis.trends import InsufficientDataError, stratified_weights
 
 LN10 = math.log(10)
 PARAMS = ("floor", "ceiling", "log10_N0", "log10_T0", "alpha", "beta")
@@ -159,43 +159,34 @@ class Surface:
         """Bootstrap interval of :meth:`contour_n` (never reached counts as +∞)."""
         if self.boot is None:
             return (math.nan, math.nan)
-        v = self.contour_n(log10_t, self.boot)
-        v = np.where(np.isfinite(v), v, np.inf)
-        a = (1 - level) / 2
-        return float(np.quantile(v, a)), float(np.quantile(v, 1 - a))
+        low, high = _band(self.contour_n(log10_t, self.boot), level)
+        return float(low), float(high)
 
     def interval(self, name: str, level: float = 0.9) -> tuple[float, float]:
         """Bootstrap interval of one of :meth:`thresholds`' quantities (not reached counts as +∞)."""
         if self.boot is None:
             return (math.nan, math.nan)
-        v = self.thresholds(self.boot)[name]
-        v = np.where(np.isfinite(v), v, np.inf)
-        a = (1 - level) / 2
-        return float(np.quantile(v, a)), float(np.quantile(v, 1 - a))
+        low, high = _band(self.thresholds(self.boot)[name], level)
+        return float(low), float(high)
 
     def contour_band(self, log10_n: np.ndarray, level: float = 0.9) -> tuple[np.ndarray, np.ndarray] | None:
         """Pointwise bootstrap interval of the contour's log10 timesteps."""
         if self.boot is None:
             return None
-        v = self.contour(log10_n, self.boot)
-        v = np.where(np.isfinite(v), v, np.inf)
-        a = (1 - level) / 2
-        return np.quantile(v, a, axis=0), np.quantile(v, 1 - a, axis=0)
+        return _band(self.contour(log10_n, self.boot), level)
+
+
+def _band(draws: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """The central ``level`` interval of bootstrap draws along their first axis (never reached counts as +∞)."""
+    v = np.where(np.isfinite(draws), draws, np.inf)
+    a = (1 - level) / 2
+    return np.quantile(v, a, axis=0), np.quantile(v, 1 - a, axis=0)
 
 
 def _cells(n: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     xy = np.column_stack([np.log10(n), np.log10(t)])
     cells, inverse = np.unique(xy, axis=0, return_inverse=True)
     return cells, inverse.ravel()
-
-
-def _weights(inverse: np.ndarray, n_cells: int, n_boot: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    w = np.zeros((n_boot, len(inverse)))
-    for cell in range(n_cells):
-        idx = np.flatnonzero(inverse == cell)
-        w[:, idx] = rng.multinomial(len(idx), np.full(len(idx), 1 / len(idx)), size=n_boot)
-    return w
 
 
 def _aggregate(w: np.ndarray, values: np.ndarray, inverse: np.ndarray, n_cells: int) -> np.ndarray:
@@ -260,7 +251,7 @@ def fit_surface(data: pd.DataFrame, tau: float = 0.5, n_boot: int = 200, seed: i
     notes = [] if np.isfinite(compute).any() else ["no compute column: compute is shown as parameters × timesteps"]
     boot = None
     if n_boot > 0 and len(cells) < len(n):
-        w = _weights(inverse, len(cells), n_boot, seed)
+        w = stratified_weights(inverse, n_boot, seed, one_fewer=False)
         kb, nb = _aggregate(w, k, inverse, len(cells)), _aggregate(w, trials, inverse, len(cells))
         boot, _ = fit_binomial(surface, _surface_jac, cells, kb, nb, np.repeat(theta[None], n_boot, 0), lo, hi)
     f_stat, p_value = lack_of_fit(surface(theta[None], cells)[0], k, trials, inverse, len(cells), len(theta))

@@ -184,16 +184,25 @@ def fit_trend(
     )
 
 
-def bootstrap_weights(x: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
-    """``(n_boot, n)`` bootstrap weights: organisms resampled with replacement within every rung (n − 1 of n)."""
+def stratified_weights(groups: np.ndarray, n_boot: int, seed: int, one_fewer: bool = True) -> np.ndarray:
+    """``(n_boot, n)`` bootstrap weights: organisms resampled with replacement within each group (rung, cell).
+
+    With ``one_fewer``, n − 1 of a group's n are drawn and the weights scaled back to n: the plain
+    bootstrap's variance is the organisms' spread with divisor n, (n − 1)/n of the unbiased one, too
+    narrow with few seeds.
+    """
     rng = np.random.default_rng(seed)
-    w = np.zeros((n_boot, len(x)))
-    for r in _rungs(x):
-        # n − 1 draws of n (and weights scaled back to n): the plain bootstrap's variance is the
-        # organisms' spread with divisor n, (n − 1)/n of the unbiased one, too narrow with few seeds.
-        m = max(len(r) - 1, 1)
+    w = np.zeros((n_boot, len(groups)))
+    for g in np.unique(groups):
+        r = np.flatnonzero(groups == g)
+        m = max(len(r) - 1, 1) if one_fewer else len(r)
         w[:, r] = rng.multinomial(m, np.full(len(r), 1 / len(r)), size=n_boot) * (len(r) / m)
     return w
+
+
+def bootstrap_weights(x: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
+    """``(n_boot, n)`` bootstrap weights within every rung of ``x``, n − 1 of n (:func:`stratified_weights`)."""
+    return stratified_weights(x, n_boot, seed)
 
 
 def _bootstrap(

@@ -100,7 +100,7 @@ def matmul_gflops(n: int = 1024, repeats: int = 20) -> float:
 
 
 def main() -> None:
-    from bestiary.populations import max_population
+    from bestiary.units import max_population
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env", default="bestiary/AbsentSupervisor-v0")
@@ -132,7 +132,7 @@ def main() -> None:
                 kind, f"(p) population P={p}" + (" *" if p == planned else "")
             )
             print(f"{params:>8,} {label:>22} {best:>17,.0f} {ratio:>6.1f}× {best / bound:>7.0%} {peak:>9,.0f}")
-    print("* the population size the sweep planner chooses for that parameter count (bestiary/populations.py)")
+    print("* the population size the sweep planner chooses for that parameter count (bestiary/units.py)")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ organism. Training costs seconds per organism-step, by trainer and parameter cou
   smallest and largest organisms measured.
 
 The sweep's wall time is the makespan of its units on its workers when each free worker
-takes the longest unit left (:func:`makespan`, the order :func:`~bestiary.populations.units_of`
+takes the longest unit left (:func:`makespan`, the order :func:`~bestiary.units.units_of`
 hands them out in).
 """
 

@@ -20,8 +20,8 @@ from bestiary.organisms.protocol import WORKER_FILE, run_identity
 from bestiary.organisms.schemas import OutputError, check_worker
 from bestiary.organisms.staging import Job, SandboxOptions, Unit, run_unit
 from bestiary.organisms.sweepdir import SweepDir
-from bestiary.populations import units_of
 from bestiary.sweep import PlannedTrial
+from bestiary.units import units_of
 
 
 @dataclass

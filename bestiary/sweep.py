@@ -28,11 +28,11 @@ from bestiary.organisms.ladder import geometric_ladder, geometric_timesteps
 from bestiary.organisms.rundir import RunDirError, Status
 from bestiary.organisms.staging import Job, SandboxOptions, StagedTrial, Unit, UnitResult
 from bestiary.organisms.sweepdir import SweepDir
-from bestiary.populations import Resume, hand_over_points, resumes, units_of
 from bestiary.sandbox import Limits, SandboxUnavailable
 from bestiary.sandbox.result import timestamp
 from bestiary.sealing import is_before, seal
 from bestiary.sweep_spec import SpecError, SweepSpec
+from bestiary.units import Resume, hand_over_points, resumes, units_of
 
 #: Seconds between looks at trials that another sweep is running.
 WAIT_POLL = 2.0

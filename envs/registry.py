@@ -237,6 +237,7 @@ class EnvInfo:
 
     env_id: str
     failure_mode: str
+    mechanism: str
     summary: str
     knobs: dict[str, str]
     kwargs: dict[str, Any]
@@ -252,6 +253,7 @@ def list_envs() -> list[EnvInfo]:
             EnvInfo(
                 env_id=env_id,
                 failure_mode=getattr(cls, "failure_mode", "?"),
+                mechanism=describe(env_id).mechanism,
                 summary=getattr(cls, "summary", ""),
                 knobs={k: v.describe() for k, v in knobs.items() if getattr(v, "kind", "") == "capability"},
                 kwargs=dict(env_spec(env_id).kwargs),

@@ -25,11 +25,12 @@ def envs_list(as_json: JSON = False) -> None:
         return
     print_table(
         "Failure-mode environments",
-        ["id", "failure mode", "summary", "capability knobs", "configuration"],
+        ["id", "failure mode", "mechanism", "summary", "capability knobs", "configuration"],
         [
             [
                 r.env_id,
                 r.failure_mode,
+                r.mechanism,
                 r.summary,
                 "\n".join(f"{k}: {v}" for k, v in r.knobs.items()),
                 ", ".join(f"{k}={v}" for k, v in r.kwargs.items()) or "defaults",

@@ -33,7 +33,7 @@ from bestiary.organisms.protocol import (
     read_manifest,
     train_csv,
 )
-from bestiary.organisms.worker.trainer import Trained, Trainer, read_trial, report
+from bestiary.organisms.worker.trainer import Trained, Trainer, report, staged_trial
 
 
 def trainer_named(name: str) -> Trainer:
@@ -52,7 +52,7 @@ def evaluated_only(staging: Path, tid: str) -> Trained:
     from bestiary.organisms.worker.sb3 import evaluation_model
     from bestiary.organisms.worker.weights import load_organism
 
-    trial, state = read_trial(staging, tid), load_organism(staging / tid / SOURCE_DIR)[1]
+    trial, state = staged_trial(staging, tid), load_organism(staging / tid / SOURCE_DIR)[1]
     return Trained(trial, None, [], {}, lambda: evaluation_model(trial, state))
 
 
@@ -140,7 +140,7 @@ def benchmark(unit: UnitManifest, staging: Path) -> int:
     """
     from bestiary.organisms.worker import population_trainer, sb3
 
-    trials = [read_trial(staging, tid) for tid in unit.trials]
+    trials = [staged_trial(staging, tid) for tid in unit.trials]
     try:
         if unit.trainer == "population":
             rate = population_trainer.benchmark(trials, unit.seconds)

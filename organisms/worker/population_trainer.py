@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from bestiary.organisms.protocol import HANDOVER, SOURCE_DIR, UnitManifest, run_identity, shape_of
 from bestiary.organisms.spec import ResolvedTrial
-from bestiary.organisms.worker.trainer import Report, Trained, read_trial
+from bestiary.organisms.worker.trainer import Report, Trained, staged_trial
 
 if TYPE_CHECKING:
     from bestiary.organisms.worker.population import Population
@@ -46,7 +46,7 @@ class PopulationTrainer:
         from bestiary.organisms.worker.handover import save as save_handover
         from bestiary.organisms.worker.population import Member, Population
 
-        trials = [read_trial(staging, tid) for tid in unit.trials]
+        trials = [staged_trial(staging, tid) for tid in unit.trials]
         if len({shape_of(t) for t in trials}) != 1 or any(t.init_from for t in trials):
             raise ValueError(
                 "a population's trials must share algorithm, architecture and hyperparameters, and start fresh"

@@ -25,7 +25,7 @@ from bestiary.organisms.errors import OrganismError
 from bestiary.organisms.protocol import SOURCE_DIR, TrainRow, UnitManifest
 from bestiary.organisms.spec import ResolvedTrial
 from bestiary.organisms.streams import stream_base
-from bestiary.organisms.worker.trainer import Report, Trained, read_trial
+from bestiary.organisms.worker.trainer import Report, Trained, staged_trial
 from bestiary.organisms.worker.weights import load_organism
 
 ACTIVATIONS = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh}
@@ -177,7 +177,7 @@ class Sb3Trainer:
     @staticmethod
     def train_one(staging: Path, tid: str, source: Path | None, report: Report) -> Trained:
         """Train one organism (from the organism in ``source``, if given)."""
-        trial = read_trial(staging, tid)
+        trial = staged_trial(staging, tid)
         init_state = load_organism(source)[1] if source else None
         model, facts, rows = train(trial, lambda p: report({**p, "trial": trial.trial_id}), init_state)
         return Trained(trial, model.policy.state_dict(), rows, facts, lambda: model)

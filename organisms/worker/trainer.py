@@ -23,7 +23,7 @@ def report(progress: dict[str, Any]) -> None:
     print(PROGRESS_PREFIX + json.dumps(progress), flush=True)
 
 
-def read_trial(staging: Path, tid: str) -> ResolvedTrial:
+def staged_trial(staging: Path, tid: str) -> ResolvedTrial:
     """The resolved trial the host staged for ``tid``."""
     return ResolvedTrial.model_validate(json.loads((staging / tid / TRIAL).read_text()))
 

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 from bestiary.organisms.protocol import HANDOVER
-from bestiary.populations import resumes
 from bestiary.sweep import plan, run_sweep
 from bestiary.sweep_spec import parse_sweep
+from bestiary.units import resumes
 
 SPEC = """\
 name: {name}

@@ -115,7 +115,9 @@ def test_an_editable_plugin_trains_and_its_code_is_part_of_the_trial(workdir: Pa
 def test_json_output_of_listing_commands(workdir: Path) -> None:
     runner = CliRunner()
     envs = runner.invoke(app, ["envs", "list", "--json"])
-    assert envs.exit_code == 0 and any(e["env_id"] == "bestiary/OffSwitch-v0" for e in json.loads(envs.output))
+    listed = {e["env_id"]: e for e in json.loads(envs.output)}
+    assert envs.exit_code == 0 and listed["bestiary/OffSwitch-v0"]["mechanism"] == "band_reader"
+    assert listed["bestiary/BeliefManipulation-v0"]["mechanism"] == "belief_tracking"
     spec = workdir / "tiny.yaml"
     spec.write_text(TINY.format(name="dry", env="bestiary/OffSwitch-v0"))
     dry = runner.invoke(app, ["sweep", str(spec), "--runs", str(workdir / "runs"), "--dry-run", "--json"])

@@ -7,7 +7,7 @@ import pytest
 from bestiary.costs import CostModel
 from bestiary.organisms import TrialSpec, resolve
 from bestiary.organisms.protocol import HANDOVER
-from bestiary.populations import Resume, hand_over_points, max_population, units_of
+from bestiary.units import Resume, hand_over_points, max_population, units_of
 
 unit_cost = CostModel().training_seconds
 
