@@ -42,7 +42,7 @@ from bestiary.sandbox.errors import SandboxUnavailable
 from bestiary.sandbox.isolating import IsolatingBackend
 from bestiary.sandbox.outputs import MalformedOutputError, parse_json
 from bestiary.sandbox.policy import MIB, Policy, apply_rlimits, policy_hash, rlimits
-from bestiary.sandbox.process import Outcome, Running, kill_process_group
+from bestiary.sandbox.process import Running, kill_process_group
 from bestiary.sandbox.result import SandboxResult
 from bestiary.sandbox.seccomp_filter import SeccompUnavailableError, build_bpf
 
@@ -286,22 +286,22 @@ class BwrapBackend(IsolatingBackend):
                 cgroup.kill()
             kill_process_group(proc)
 
-        def classify(outcome: Outcome, counters: dict) -> str:
-            # The inner launcher reports just before it execs the command: no report means
-            # bwrap failed while setting up, and the command never started.
-            never_started = not inner or (outcome.exit_code == SETUP_FAILED and bool(inner.get("error")))
-            return self.classify(outcome, counters, never_started)
-
         running = Running(
             proc,
             kill,
             layers,
             on_exit=on_exit,
-            classify=classify,
             audit_extra={"policy_sha256": layers["policy_sha256"]},
             **self.supervision(cgroup, host_dir),
         )
-        return self.finish(launch, running, lambda: inner.get("error"))
+        # The inner launcher reports just before it execs the command: no report means bwrap failed while
+        # setting up, and the command never started.
+        return self.finish(
+            launch,
+            running,
+            lambda outcome: not inner or (outcome.exit_code == SETUP_FAILED and bool(inner.get("error"))),
+            lambda: inner.get("error"),
+        )
 
 
 class _PipeText:

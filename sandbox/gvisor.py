@@ -34,7 +34,7 @@ from bestiary.sandbox.base import Launch, register_backend
 from bestiary.sandbox.cgroups import PARENT, Cgroup
 from bestiary.sandbox.isolating import IsolatingBackend
 from bestiary.sandbox.policy import MIB, Limits, Policy, policy_hash, rlimits
-from bestiary.sandbox.process import Outcome, Running, kill_process_group
+from bestiary.sandbox.process import Running, kill_process_group
 from bestiary.sandbox.result import SandboxResult
 
 #: runsc's exit status when it could not create or start the container (the command never ran).
@@ -235,20 +235,17 @@ class GvisorBackend(IsolatingBackend):
                 cgroup.kill()
             kill_process_group(proc)
 
-        def classify(outcome: Outcome, counters: dict) -> str:
-            # runsc exits 128 with "running container: ..." when it could not create or start the sandbox.
-            never_started = outcome.exit_code == SETUP_FAILED and b"running container" in running.stderr[-4096:]
-            return self.classify(outcome, counters, never_started)
-
         running = Running(
             proc,
             kill,
             layers,
-            classify=classify,
             audit_extra={"policy_sha256": layers["policy_sha256"], "runsc": runsc_version(), "platform": "ptrace"},
             **self.supervision(cgroup, host_dir),
         )
-        return self.finish(launch, running, lambda: None)
+        # runsc exits 128 with "running container: ..." when it could not create or start the sandbox.
+        return self.finish(
+            launch, running, lambda o: o.exit_code == SETUP_FAILED and b"running container" in running.stderr[-4096:]
+        )
 
 
 __all__ = ["GvisorBackend", "bundle", "runsc_version"]

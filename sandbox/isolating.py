@@ -115,13 +115,26 @@ class IsolatingBackend(SandboxBackend):
             return "pids_limit"
         return basic_reason(outcome, counters)
 
-    def finish(self, launch: Launch, running: Running, why_not_started: Callable[[], str | None]) -> SandboxResult:
-        """Supervise the run to its end and build its result.
+    def finish(
+        self,
+        launch: Launch,
+        running: Running,
+        never_started: Callable[[Outcome], bool],
+        why_not_started: Callable[[], str | None] = lambda: None,
+    ) -> SandboxResult:
+        """Supervise the run to its end, classify it (:meth:`classify`) and build its result.
+
+        Args:
+            launch: The prepared launch.
+            running: The launched process and how to measure and end it.
+            never_started: Whether the backend's launcher says the command never started.
+            why_not_started: Why, if the launcher said so.
 
         Raises:
-            SetupFailed: If it was classified ``setup_failed`` (saying why: ``why_not_started()``, else the
-                end of the launcher's stderr); nothing ran.
+            SetupFailed: If the command never started (saying why: ``why_not_started()``, else the end of
+                the launcher's stderr); nothing ran.
         """
+        running.classify = lambda outcome, counters: self.classify(outcome, counters, never_started(outcome))
         result = complete(launch, self.name, running)
         if result.reason == "setup_failed":
             stderr = result.stderr.decode(errors="replace").strip()[-1000:]

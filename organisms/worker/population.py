@@ -55,7 +55,7 @@ from bestiary.organisms.streams import stream_base
 from bestiary.organisms.worker.stacked import StackedAdam, StackedPolicy
 
 #: Inputs and hidden layers are stored padded to a multiple of this many units (MKL's products are
-#: much faster on such sizes; the padding computes nothing: organisms/stacked.py).
+#: much faster on such sizes; the padding computes nothing: organisms/worker/stacked.py).
 PAD = 16
 
 #: PPO hyperparameters the population trainer implements (SB3's names), with SB3's defaults.
