@@ -77,7 +77,8 @@ def late_gain(timesteps: np.ndarray, returns: np.ndarray) -> LateGain:
     gain = slope * width
     t_stat = slope / se if se > 0 else (math.inf if slope > 0 else 0.0)
     k = max(1, len(r) // 10)
-    smooth = np.convolve(r, np.ones(k) / k, mode="valid")
+    csum = np.concatenate([[0.0], np.cumsum(r)])
+    smooth = (csum[k:] - csum[:-k]) / k  # the running mean of k rollouts, in one pass (a curve may be long)
     span = float(smooth.max() - smooth.min())
     material = gain > MATERIAL_FRACTION * span if span > 0 else gain > 0
     return LateGain(gain, float(t_stat), span, not (t_stat > T_CRITICAL and material))

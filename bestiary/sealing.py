@@ -38,10 +38,13 @@ def forecast_log_note(root: Path) -> str:
             entries.append(json.loads(text))
         except ValueError:
             return f"{log}: a line is not JSON — the log was edited"
-    if len(entries) <= 1:
-        return ""
-    taus = sorted({str(e.get("tau")) for e in entries})
-    return f"{len(entries)} forecasts were made from this sweep's organisms (τ = {', '.join(taus)}; {log})"
+    refused = [e for e in entries if isinstance(e, dict) and "refused" in e]
+    made = [e for e in entries if not (isinstance(e, dict) and "refused" in e)]
+    note = f"{len(refused)} seal(s) refused ({str(refused[-1]['refused'])[:300]}); " if refused else ""
+    if len(made) <= 1:
+        return note.rstrip("; ")
+    taus = sorted({str(e.get("tau")) for e in made if isinstance(e, dict)})
+    return note + f"{len(made)} forecasts were made from this sweep's organisms (τ = {', '.join(taus)}; {log})"
 
 
 def seal_status(path: Path) -> str:

@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bestiary.analysis.sealed import ForecastError
 from bestiary.executors import make_executor
 from bestiary.organisms import EvalSpec, ResolvedTrial, RunDir, TrialSpec, resolve
-from bestiary.organisms.claims import Claim, Heartbeat, try_claim
+from bestiary.organisms.claims import Claim, Heartbeat, held_by_a_live_owner, try_claim
 from bestiary.organisms.finalize import TrialOutcome, begin, complete_early, finalize
 from bestiary.organisms.ladder import geometric_ladder, geometric_timesteps
 from bestiary.organisms.rundir import RunDirError, Status
@@ -222,8 +223,14 @@ def run_sweep(
             # A run split by the seal is handed over at its last budget before it, and goes on after it.
             handed = hand_over_points([p.trial for p in before], [p.trial for p in after])
             _drive(sweep, [p for p in todo if p.trial.trial_id in first], executor, heartbeat, emit, report, handed)
-            path, written = seal(sweep.forecast, sweep_dir.path, before, after)
-            emit("sealed", None, f"{path} ({'sealed now' if written else 'kept: it was sealed before'})")
+            try:
+                path, written = seal(sweep.forecast, sweep_dir.path, before, after)
+                emit("sealed", None, f"{path} ({'sealed now' if written else 'kept: it was sealed before'})")
+            except ForecastError as exc:  # e.g. every organism below the bounds failed: recorded, and the sweep goes on
+                why = f"no forecast could be sealed from the organisms below the bounds: {exc}"
+                sweep_dir.log_forecast({"created": timestamp(), "refused": why})
+                emit("seal_failed", None, why + f" (recorded in {sweep_dir.forecast_log}; the organisms above the "
+                     "bounds are trained without a forecast — a rerun tries the seal again)")  # fmt: skip
             if not stop_after_seal:
                 rest = [p for p in todo if p.trial.trial_id not in first]
                 goes_on = resumes([(p.trial, p.run_dir) for p in before], [p.trial for p in rest])
@@ -369,7 +376,7 @@ def _poll_waiting(
     """Trials another sweep held: count the ones it finished, take back the ones it dropped."""
     back = []
     for tid, p in list(waiting.items()):
-        if p.run_dir.claimed():
+        if held_by_a_live_owner(p.run_dir.path):  # a dead owner's claim is taken over: the trial is run again
             continue
         try:
             status = p.run_dir.status()

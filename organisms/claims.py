@@ -44,12 +44,16 @@ def _boot_id() -> str:
 
 
 def _start_time(pid: int) -> str | None:
-    """The process's start time in clock ticks since boot (None if there is no such process)."""
+    """The process's start time in clock ticks since boot (None if there is no such process, or it has ended).
+
+    A process killed but not yet reaped by its parent (a zombie) has ended: its claim is stale.
+    """
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    return stat.rsplit(")", 1)[1].split()[19]
+    fields = stat.rsplit(")", 1)[1].split()
+    return None if fields[0] in ("Z", "X") else fields[19]
 
 
 HOST = socket.gethostname()
@@ -93,6 +97,19 @@ def owner_alive(info: dict, mtime: float, stale_after: float = STALE_AFTER) -> b
         pid = info.get("pid")
         return isinstance(pid, int) and _start_time(pid) == info.get("start")
     return time.time() - mtime < stale_after
+
+
+def held_by_a_live_owner(run_dir: Path, stale_after: float = STALE_AFTER) -> bool:
+    """Whether ``run_dir``'s claim exists and its owner lives (a dead owner's is taken over: :func:`try_claim`)."""
+    path = run_dir / CLAIM
+    info = _read(path)
+    try:
+        mtime = path.lstat().st_mtime
+    except FileNotFoundError:
+        return False
+    if info is None:  # being written right now, or garbage that goes stale
+        return time.time() - mtime < 5
+    return owner_alive(info, mtime, stale_after)
 
 
 def try_claim(run_dir: Path, stale_after: float = STALE_AFTER) -> Claim | None:

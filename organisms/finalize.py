@@ -127,7 +127,7 @@ def _judge(job: Job, unit: Unit, result: UnitResult, staged: StagedTrial) -> tup
                 if rel not in files:
                     raise OutputError(f"{rel} is missing")
             check_weights(files[R.WEIGHTS_PATH], files[R.ARCHITECTURE_PATH], trial)
-            check_train_log(files[R.TRAIN_LOG])
+            check_train_log(files[R.TRAIN_LOG], trial)
             out |= {rel: files[rel] for rel in (R.WEIGHTS_PATH, R.ARCHITECTURE_PATH, R.TRAIN_LOG)}
             if HANDOVER in files:  # only where the host asked for one
                 if trial.trial_id not in unit.hand_over:

@@ -103,10 +103,6 @@ class RunDir:
         """Whether the directory holds a trial (a ``trial.json``)."""
         return (self.path / TRIAL).is_file()
 
-    def claimed(self) -> bool:
-        """Whether a claim is on the trial (a process runs it, or one that died left its claim)."""
-        return (self.path / CLAIM).exists()
-
     def read_bytes(self, rel: str, max_bytes: int = 256 * 1024 * 1024) -> bytes:
         """A file of the run directory, read without following links, at most ``max_bytes``.
 

@@ -22,6 +22,7 @@ from bestiary.organisms.protocol import (
     HANDOVER_FORMAT,
     METRICS,
     TRAIN_COLUMNS,
+    TRAIN_LOG,
     WEIGHTS,
     WORKER_FILE,
     WorkerFacts,
@@ -167,6 +168,9 @@ def check_worker(data: bytes) -> WorkerFacts:
     return _validate(WorkerFacts, data, WORKER_FILE)
 
 
+#: A safetensors header's allowance: a fixed part, and so much per tensor (a name, a dtype, a shape, offsets).
+HEADER_BYTES = 4096
+HEADER_BYTES_PER_TENSOR = 512
 _DTYPE_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1}
 
 
@@ -188,7 +192,7 @@ def check_weights(weights: bytes, architecture: bytes, trial: ResolvedTrial) -> 
             raise OutputError(f"architecture.json: {key} is {getattr(arch, key)!r}, the trial's is {value!r}")
     if hashlib.sha256(weights).hexdigest() != arch.weights_sha256:
         raise OutputError("weights.safetensors: its SHA-256 is not the one architecture.json records")
-    floats = _tensor_count(weights, WEIGHTS)[1]
+    floats = _tensor_count(weights, WEIGHTS, max_tensors=8 * (trial.depth + 2) + 16)[1]
     # A DQN policy's state holds its target network too; an LSTM's size is not on the ladder.
     allowed = {trial.params, 2 * trial.params} if trial.algo == "dqn" else {trial.params}
     if trial.algo != "recurrent_ppo" and floats not in allowed:
@@ -196,8 +200,11 @@ def check_weights(weights: bytes, architecture: bytes, trial: ResolvedTrial) -> 
     return arch
 
 
-def _tensor_count(data: bytes, name: str, max_tensors: int = 4096) -> tuple[dict[str, Any], int]:
+def _tensor_count(data: bytes, name: str, max_tensors: int = 64, metadata_bytes: int = 0) -> tuple[dict[str, Any], int]:
     """An honest safetensors header (bounded JSON whose tensors exactly tile the data): it, and the float count.
+
+    The header's length is bounded before it is parsed — :data:`HEADER_BYTES_PER_TENSOR` per tensor
+    allowed, plus ``metadata_bytes`` — so a header cannot cost the host more than a small file's parse.
 
     Raises:
         OutputError: Saying what is wrong.
@@ -205,10 +212,12 @@ def _tensor_count(data: bytes, name: str, max_tensors: int = 4096) -> tuple[dict
     if len(data) < 8:
         raise OutputError(f"{name}: shorter than a safetensors header")
     n = int.from_bytes(data[:8], "little")
-    if not 2 <= n <= min(len(data) - 8, 16 * 1024 * 1024):
-        raise OutputError(f"{name}: header length {n} does not fit the file ({len(data)} bytes)")
+    bound = HEADER_BYTES + HEADER_BYTES_PER_TENSOR * max_tensors + metadata_bytes
+    if not 2 <= n <= min(len(data) - 8, bound):
+        raise OutputError(f"{name}: header length {n:,} does not fit the file ({len(data):,} bytes) or its bound "
+                          f"({bound:,} bytes for at most {max_tensors} tensors)")  # fmt: skip
     try:
-        header = parse_json(data[8 : 8 + n], max_bytes=16 * 1024 * 1024, max_depth=4)
+        header = parse_json(data[8 : 8 + n], max_bytes=bound, max_depth=4)
     except MalformedOutputError as exc:
         raise OutputError(f"{name} header: {exc}") from exc
     if not isinstance(header, dict) or len(header) > max_tensors:
@@ -246,7 +255,8 @@ def check_handover(data: bytes, trial: ResolvedTrial) -> None:
     Raises:
         OutputError: Saying what is wrong.
     """
-    header, _ = _tensor_count(data, HANDOVER, max_tensors=512)
+    # The metadata holds the run's identity and a generator state per environment copy (about 1 KiB each).
+    header, _ = _tensor_count(data, HANDOVER, max_tensors=512, metadata_bytes=64 * 1024 + 4096 * trial.n_envs)
     meta = header.get("__metadata__")
     if not (isinstance(meta, dict) and meta.get("format") == HANDOVER_FORMAT):
         raise OutputError(f"{HANDOVER}: not a {HANDOVER_FORMAT} file")
@@ -255,28 +265,50 @@ def check_handover(data: bytes, trial: ResolvedTrial) -> None:
         raise OutputError(f"{HANDOVER}: its parameters are not those of the trial's {trial.depth}-layer networks")
 
 
-def check_train_log(data: bytes, max_rows: int = 1_000_000) -> None:
-    """``train.csv`` has exactly the learning-curve columns and numbers in every cell.
+def max_train_rows(trial: ResolvedTrial) -> int:
+    """The most ``train.csv`` rows a budget can make: a row per rollout, and a rollout is ≥ one step per copy."""
+    return trial.timesteps // max(trial.n_envs, 1) + 2
+
+
+def max_train_timesteps(trial: ResolvedTrial) -> int:
+    """The most timesteps a curve may reach: the budget, overshot by at most one rollout."""
+    return trial.timesteps + trial.n_envs * int(trial.hyperparameters.get("n_steps", 2048))
+
+
+def check_train_log(data: bytes, trial: ResolvedTrial) -> None:
+    """``train.csv`` has exactly the learning-curve columns, numbers in every cell, and a curve the budget allows.
+
+    Its rows are at most :func:`max_train_rows`; its timesteps finite, increasing and at most
+    :func:`max_train_timesteps` (every later pass over the curve is then bounded by the trial).
 
     Raises:
         OutputError: Saying what is wrong.
     """
+    name = TRAIN_LOG
     try:
         lines = data.decode("utf-8").splitlines()
     except UnicodeDecodeError as exc:
-        raise OutputError("train.csv: not UTF-8") from exc
+        raise OutputError(f"{name}: not UTF-8") from exc
     if not lines or tuple(lines[0].split(",")) != TRAIN_COLUMNS:
-        raise OutputError(f"train.csv: the header must be {','.join(TRAIN_COLUMNS)}")
+        raise OutputError(f"{name}: the header must be {','.join(TRAIN_COLUMNS)}")
+    max_rows = max_train_rows(trial)
     if len(lines) - 1 > max_rows:
-        raise OutputError(f"train.csv: more than {max_rows:,} rows")
+        raise OutputError(f"{name}: {len(lines) - 1:,} rows, more than the {max_rows:,} the trial's budget can make")
+    last, ceiling = -1.0, max_train_timesteps(trial)
     for i, line in enumerate(lines[1:], start=2):
         cells = line.split(",")
         if len(cells) != len(TRAIN_COLUMNS):
-            raise OutputError(f"train.csv line {i}: {len(cells)} cells, expected {len(TRAIN_COLUMNS)}")
+            raise OutputError(f"{name} line {i}: {len(cells)} cells, expected {len(TRAIN_COLUMNS)}")
         for c in cells:
             if len(c) > 32:
-                raise OutputError(f"train.csv line {i}: a cell of {len(c)} characters")
+                raise OutputError(f"{name} line {i}: a cell of {len(c)} characters")
             try:
                 float(c)
             except ValueError as exc:
-                raise OutputError(f"train.csv line {i}: {c[:32]!r} is not a number") from exc
+                raise OutputError(f"{name} line {i}: {c[:32]!r} is not a number") from exc
+        steps = float(cells[0])
+        if not (math.isfinite(steps) and last < steps <= ceiling):
+            raise OutputError(
+                f"{name} line {i}: timesteps {cells[0][:32]} must be finite, increasing and at most {ceiling:,}"
+            )
+        last = steps

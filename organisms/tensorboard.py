@@ -35,6 +35,8 @@ def write_events(rd: RunDir, out_dir: Path | str) -> Path:
     logger = configure(str(folder), ["tensorboard"])
     for line in lines[1:]:
         row = dict(zip(TRAIN_COLUMNS, map(float, line.split(",")), strict=True))
+        if not math.isfinite(row["timesteps"]):  # the host refuses such curves; one written before it did is skipped
+            continue
         for key, value in row.items():
             if key != "timesteps" and math.isfinite(value):
                 logger.record(f"bestiary/{key}", value)

@@ -167,15 +167,30 @@ def _run_with_progress(
                 )
                 if kind == "failed" or not console.is_terminal:
                     progress.console.print(line)
-                if kind == "done" and tensorboard:
-                    from bestiary.organisms.tensorboard import write_events
-
-                    write_events(RunDir(p.run_dir.path), tensorboard)
+                if kind == "done":
+                    finished.append(p.run_dir)
             if kind == "sealed":
                 progress.console.print(Text(f"forecast: {detail}", style="bold"))
+            if kind == "seal_failed":
+                progress.console.print(Text(f"forecast: {safe(str(detail), 1000)}", style="bold red"))
             progress.update(task, counts=f"done {counts['done']}, failed {counts['failed']}, retried {counts['retry']}")
 
-        return run_sweep(sweep, text, runs_root, on_event, stop_after_seal=stop_after_seal)
+        finished: list[RunDir] = []
+        report = run_sweep(sweep, text, runs_root, on_event, stop_after_seal=stop_after_seal)
+    if tensorboard:  # after the sweep, not in the thread that records organisms as they finish
+        _tensorboard_events(finished, tensorboard)
+    return report
+
+
+def _tensorboard_events(run_dirs: list[Any], out_dir: str) -> None:
+    from bestiary.organisms import OrganismError
+    from bestiary.organisms.tensorboard import write_events
+
+    for rd in run_dirs:
+        try:
+            write_events(rd, out_dir)
+        except OrganismError as exc:  # a curve that changed since the host wrote it, or no tensorboard
+            console.print(Text(f"tensorboard: {rd.path.name}: {safe(str(exc), 500)}", style="yellow"))
 
 
 @app.command("collect")

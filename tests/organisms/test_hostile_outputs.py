@@ -133,6 +133,46 @@ CASES = [
         detail="not a bestiary-handover/1 file",
     ),
     Case("worker_reports_nan", "dump('worker.json', {'error': 'the loss became nan', 'reason': 'nan'})", "nan"),
+    # Round two: a curve the budget cannot make, timesteps that are not a curve's, headers as memory bombs.
+    Case(
+        "learning_curve_longer_than_the_budget",
+        "h = open(P + '/train.csv').readline()\n"
+        "open(P + '/train.csv', 'w').write(h + ''.join(f'{i},1,0,0,0,0,0,1\\n' for i in range(1, 1000)))",
+        "malformed_output",
+        detail="the trial's budget can make",
+    ),
+    Case(
+        "nan_timesteps",
+        "open(P + '/train.csv', 'a').write('nan,1,0,0,0,0,0,1\\n')",
+        "malformed_output",
+        detail="must be finite, increasing",
+    ),
+    Case(
+        "timesteps_going_back",
+        "open(P + '/train.csv', 'a').write('1,1,0,0,0,0,0,1\\n')",
+        "malformed_output",
+        detail="must be finite, increasing",
+    ),
+    Case(
+        "handover_header_bomb",
+        "hb = b'{\"__metadata__\": {}, \"x\": [' + b'[],' * (5 << 20) + b'[]]}'\n"
+        "open(P + '/handover.safetensors', 'wb').write(len(hb).to_bytes(8, 'little') + hb + b'0' * 64)",
+        "malformed_output",
+        hand_over=True,
+        detail="does not fit the file",
+    ),
+    Case(
+        "weights_header_bomb",
+        "import hashlib\n"
+        "w = open(P + '/organism/weights.safetensors', 'rb').read(); n = int.from_bytes(w[:8], 'little')\n"
+        "h = json.loads(w[8:8 + n]); h['__metadata__'] = {'x': '[]' * 300_000}\n"
+        "hb = json.dumps(h).encode(); w2 = len(hb).to_bytes(8, 'little') + hb + w[8 + n:]\n"
+        "open(P + '/organism/weights.safetensors', 'wb').write(w2)\n"
+        "a = load('organism/architecture.json'); a['weights_sha256'] = hashlib.sha256(w2).hexdigest()\n"
+        "dump('organism/architecture.json', a)",
+        "malformed_output",
+        detail="does not fit the file",
+    ),
 ]
 
 
@@ -207,34 +247,50 @@ code = H.PRELUDE + "real_worker()\\n" + {code!r}
 S.worker_command = lambda unit, unit_dir: (sys.executable, "-c", code, str(unit_dir))
 class MP:
     def setattr(self, *a): pass
-rd, outcome = H.run_case(H.Case("bounds", "", "?"), Path({workdir!r}), MP())
+rd, outcome = H.run_case(H.Case("bounds", "", "?", hand_over=True), Path({workdir!r}), MP())
 audit = Path(rd.path, "audit.jsonl").read_bytes()
 u = resource.getrusage(resource.RUSAGE_SELF)
 # VmHWM, not ru_maxrss: Linux keeps ru_maxrss across exec, so it would count the parent's peak.
 hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM"))
-print(json.dumps({{"reason": outcome.reason, "cpu": u.ru_utime + u.ru_stime, "maxrss_mb": hwm / 1024,
-                  "audit_bytes": len(audit), "outputs": json.loads(audit)["outputs"]}}))
+print(json.dumps({{"reason": outcome.reason, "detail": outcome.detail, "cpu": u.ru_utime + u.ru_stime,
+                  "maxrss_mb": hwm / 1024, "audit_bytes": len(audit), "outputs": json.loads(audit)["outputs"]}}))
 """
 
 
 @pytest.mark.parametrize(
-    ("name", "code", "reason"),
+    ("name", "code", "reason", "says"),
     [
         # The disk quota (20,000 entries, 512 MiB) ends the first and the last: recorded as `disk`.
         (
             "hard_link_bloat",
             "open(P + '/x', 'w').write('x')\nfor i in range(60000): os.link(P + '/x', P + f'/l{i}')",
             "disk",
+            "",
         ),
         (
             "sparse_files",
             "for i in range(40): open(P + f'/s{i}', 'wb').close(); os.truncate(P + f'/s{i}', 511 << 20)",
             "ok",
+            "",
         ),
-        ("many_small_files", "for i in range(100000): open(P + f'/f{i}', 'w').close()", "disk"),
+        ("many_small_files", "for i in range(100000): open(P + f'/f{i}', 'w').close()", "disk", ""),
+        (  # a curve of a million rows: refused by its row count, in one pass
+            "million_row_curve",
+            "h = open(P + '/train.csv').readline()\n"
+            "open(P + '/train.csv', 'w').write(h + ''.join(f'{i},1,0,0,0,0,0,1\\n' for i in range(1, 10**6)))",
+            "malformed_output",
+            "the trial's budget can make",
+        ),
+        (  # a handover whose 16 MiB header is five million empty lists: refused before it is parsed
+            "handover_header_of_empty_lists",
+            "hb = b'{\"__metadata__\": {}, \"x\": [' + b'[],' * (5 << 20) + b'[]]}'\n"
+            "open(P + '/handover.safetensors', 'wb').write(len(hb).to_bytes(8, 'little') + hb + b'0' * 64)",
+            "malformed_output",
+            "does not fit the file",
+        ),
     ],
 )
-def test_the_host_stays_within_its_bounds(name: str, code: str, reason: str, workdir: Path) -> None:
+def test_the_host_stays_within_its_bounds(name: str, code: str, reason: str, says: str, workdir: Path) -> None:
     script = HOST_BOUNDS.format(tests=str(Path(__file__).parent), code=code, workdir=str(workdir))
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
@@ -242,4 +298,4 @@ def test_the_host_stays_within_its_bounds(name: str, code: str, reason: str, wor
     assert r["reason"] == reason  # the rest is counted, never read
     assert r["cpu"] < 10 and r["maxrss_mb"] < 512, r
     assert r["audit_bytes"] < 64 * 1024 and len(r["outputs"]["hashes"]) <= 128, r["outputs"]
-    assert r["outputs"]["files"] > 8, "the hostile program did not run"
+    assert says in r["detail"] and (says or r["outputs"]["files"] > 8), "the hostile program did not run"
