@@ -332,6 +332,8 @@ class _Round:
         p = self.by_id[tid]
         with self.lock:
             status, claim = self.statuses[tid], self.claims.get(tid)
+        if claim is None:  # recorded already (or never claimed by this round): an organism is recorded once
+            return
         outcome = finalize(p.run_dir, job, result.unit, result, status, claim)
         with self.lock:
             claim = self.claims.pop(tid, None)

@@ -21,8 +21,10 @@ import os
 import shutil
 import socket
 import sys
+import threading
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -312,15 +314,31 @@ def run_unit(
     quota_needed = not options.unsandboxed and "disk_quota" in (resolve_policy(policy, impl).required or ())
     space = quota.workspace(unit_dir, policy.limits, uid) if quota_needed else contextlib.nullcontext(unit_dir)
     jobs = {j.trial.trial_id: j for j in unit.jobs}
-    handed: set[str] = set()
+    facts = {"backend": backend, "policy": policy.to_json()}
+    handed: set[str] = set()  # trials whose early record succeeded
+    lock = threading.Lock()
+    closed = False  # once the run has ended, no organism is handed over early: the unit's end reads it back
+    # Early records run here, one at a time, never in the thread that reads the worker's stdout; the unit
+    # waits for every one of them before it reads the rest back and removes the staging directory.
+    recorder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bestiary-early") if early else None
+
+    def record_early(tid: str) -> None:
+        try:
+            early(unit, tid, read_staged(jobs[tid], unit_dir), facts)  # type: ignore[misc]
+        except Exception:  # recorded with the others when the unit ends
+            return
+        with lock:
+            handed.add(tid)
+
+    submitted: set[str] = set()
 
     def on_progress(tid: str, data: dict[str, Any]) -> None:
-        if early is not None and data.get("event") == "done" and tid in jobs and tid not in handed:
-            handed.add(tid)
-            try:
-                early(unit, tid, read_staged(jobs[tid], unit_dir), {"backend": backend, "policy": policy.to_json()})
-            except Exception:  # recorded with the others when the unit ends
-                handed.discard(tid)
+        if recorder is not None and data.get("event") == "done" and tid in jobs:
+            with lock:
+                if closed or tid in submitted:
+                    return
+                submitted.add(tid)
+                recorder.submit(record_early, tid)
         if progress is not None:
             progress(tid, data)
 
@@ -329,7 +347,13 @@ def run_unit(
             prepare(unit, unit_dir, uid)
             sink = _progress_sink(on_progress) if (progress or early) else None
             launch = Launch(worker_command(unit, unit_dir), unit_dir, policy, None, sink)
-            result = impl.run(launch)
+            try:
+                result = impl.run(launch)
+            finally:
+                with lock:
+                    closed = True
+                if recorder is not None:
+                    recorder.shutdown(wait=True)  # every early record has ended, well or not
             trials = read_back(unit, unit_dir, frozenset(handed))
     finally:
         remove_tree(unit_dir)

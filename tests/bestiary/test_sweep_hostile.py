@@ -73,3 +73,43 @@ def test_a_waiting_sweep_takes_over_the_trial_of_an_owner_that_died(workdir: Pat
     status = json.loads((target / "status.json").read_text())
     assert status["state"] == "done" and status["attempts"] == 1  # trained once, by this sweep
     assert not (target / "claim.json").exists() and os.path.exists(target / "audit.jsonl")
+
+
+CONCURRENT = """\
+name: two
+environments:
+  - id: bestiary/OffSwitch-v0
+  - id: bestiary/AuditedReport-v0
+scale:
+  widths: [3, 5]
+  timesteps: {min: 2048, max: 8192, rungs: 2}
+seeds: 2
+trainer: population
+hyperparameters: {n_steps: 32}
+evaluation: {episodes: 16, probes: 20}
+executor: {kind: local, workers: 1}
+retries: 1
+"""
+
+
+def test_two_sweeps_one_killed_mid_unit_train_every_organism_once(workdir: Path) -> None:
+    spec = workdir / "two.yaml"
+    spec.write_text(CONCURRENT)
+    cli = [sys.executable, "-m", "bestiary.cli", "sweep", str(spec), "--runs", str(workdir / "runs")]
+    first = subprocess.Popen(cli, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    second = subprocess.Popen(cli, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    time.sleep(6)  # both are training units by now
+    first.kill()  # kill -9, mid-unit: its claims stay behind, its sandboxes die with it
+    first.wait()
+    out, _ = second.communicate(timeout=600)
+    assert second.returncode == 0, out[-3000:]
+    planned = plan(parse_sweep(CONCURRENT), workdir / "runs")
+    assert len(planned) == 16
+    for p in planned:
+        status = json.loads((p.run_dir.path / "status.json").read_text())
+        card = json.loads((p.run_dir.path / "card.json").read_text())
+        audit = [json.loads(line) for line in (p.run_dir.path / "audit.jsonl").read_text().splitlines()]
+        assert status["state"] == "done", (p.trial.trial_id, status)
+        assert sum(r["reason"] == "ok" for r in card["runs"]) == 1, card["runs"]  # trained to the end once
+        assert any(a.get("verdict") == "ok" for a in audit), audit
+        assert not (p.run_dir.path / "claim.json").exists()
