@@ -18,9 +18,10 @@ of from zero. Runs going on from one point are grouped apart from runs starting 
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bestiary.costs import CostModel
@@ -38,10 +39,20 @@ LARGEST_POPULATION = 8
 
 @dataclass(frozen=True)
 class Resume:
-    """A training run's handover (verified bytes) and the timesteps it was taken at."""
+    """A training run's handover (verified bytes), where it was taken, and the organism recorded there.
+
+    Attributes:
+        data: The handover's bytes.
+        timesteps: The budget it was taken at.
+        trial_id: The trial it was taken at.
+        organism: That trial's recorded organism files (weights and architecture, verified), which the
+            sandbox checks the handed-over weights against.
+    """
 
     data: bytes
     timesteps: int
+    trial_id: str = ""
+    organism: Mapping[str, bytes] = field(default_factory=dict)
 
 
 def max_population(params: int) -> int:
@@ -90,10 +101,12 @@ def units_of(
                 if point is None:
                     jobs += [Job(t) for t in stream]
                 else:  # the handover goes with the run's first trial here
+                    digest = hashlib.sha256(point.data).hexdigest()
                     jobs += [
-                        Job(t, {HANDOVER: point.data} if j == 0 else None, point.timesteps)
+                        Job(t, {HANDOVER: point.data, **point.organism} if j == 0 else None, point.timesteps,
+                            point.trial_id, digest)
                         for j, t in enumerate(stream)
-                    ]
+                    ]  # fmt: skip
             handed = frozenset(t.trial_id for stream in chosen for t in stream) & hand_over
             units.append(Unit("train", tuple(jobs), evaluate=evaluate, trainer="population", hand_over=handed))
     return sorted(units, key=CostModel().unit_seconds, reverse=True)
@@ -138,8 +151,9 @@ def resumes(before: Sequence[tuple[ResolvedTrial, RunDir]], todo: Sequence[Resol
             continue
         try:
             data = rd.handover(handover_bound(t))
+            organism = rd.organism_files() if data is not None else {}
         except RunDirError:
             continue
         if data is not None:
-            found[key] = Resume(data, t.timesteps)
+            found[key] = Resume(data, t.timesteps, t.trial_id, organism)
     return {t.trial_id: found[run_identity(t)] for t in todo if run_identity(t) in found}

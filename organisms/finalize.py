@@ -144,7 +144,7 @@ def _judge(job: Job, unit: Unit, result: UnitResult, staged: StagedTrial) -> tup
     return "ok", "", out, facts
 
 
-def _card(rd: RunDir, trial: ResolvedTrial, unit: Unit, result: UnitResult, reason: str, facts: Any) -> dict[str, Any]:
+def _card(rd: RunDir, job: Job, unit: Unit, result: UnitResult, reason: str, facts: Any) -> dict[str, Any]:
     try:
         card = rd.card()
     except RunDirError:
@@ -162,6 +162,9 @@ def _card(rd: RunDir, trial: ResolvedTrial, unit: Unit, result: UnitResult, reas
         **{k: sandbox.get(k) for k in ("backend", "exit_code", "wall_seconds", "cpu_seconds", "peak_memory_bytes")},
         "worker": worker,
     }
+    if job.handover_of is not None:  # the training run went on from another trial's recorded state
+        run["handover"] = {"of": job.handover_of, "sha256": job.handover_sha256, "timesteps": job.resumes_at}
+    trial = job.trial
     card.update(
         {
             "trial": trial.to_json(),
@@ -217,7 +220,7 @@ def finalize(
             recorded[rel] = rd.write_output(rel, data)
     elif unit.command == "train":
         rd.clear_outputs()
-    card = _card(rd, trial, unit, result, reason, facts)
+    card = _card(rd, job, unit, result, reason, facts)
     rd.write_card(card)
     rd.append_audit({**result.audit, "trial_id": trial.trial_id, "verdict": reason})
     ok = reason == "ok"

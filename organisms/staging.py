@@ -79,11 +79,16 @@ class Job:
             verified files, relative path → bytes; for the population trainer, the handover
             (:data:`HANDOVER`) of the same training run at a smaller budget, to train on from.
         resumes_at: The timesteps of that handover (0: the run starts from zero).
+        handover_of: The trial whose handover the run goes on from (recorded in the organism's card), with
+            ``handover_sha256``, the handover's hash; with the handover the source holds that trial's
+            recorded organism, which the sandbox checks the handed-over weights against.
     """
 
     trial: ResolvedTrial
     source: dict[str, bytes] | None = None
     resumes_at: int = 0
+    handover_of: str | None = None
+    handover_sha256: str | None = None
 
 
 @dataclass(frozen=True)

@@ -123,10 +123,36 @@ def _resume(
     from bestiary.organisms.worker.handover import HandoverError, load, restore
 
     restore(pop, {i: load(path.read_bytes(), pop, i, identity[i]) for i, path in files.items()})
+    for i, path in files.items():
+        _same_as_recorded(pop, i, path.parent)
     timesteps = int(pop.num_timesteps)
     if any(budget <= timesteps for budgets in checkpoints.values() for budget in budgets):
         raise HandoverError(f"a budget asked for is not beyond the handover's {timesteps:,} timesteps")
     return timesteps
+
+
+def _same_as_recorded(pop: Population, i: int, source: Path) -> None:
+    """Check that organism ``i`` as handed over is the organism the host recorded at that budget (``source``).
+
+    The handover is written by the unit before the seal, which could record one organism and hand over
+    another under its identity; the host sends the recorded organism with the handover.
+
+    Raises:
+        HandoverError: If there is no recorded organism, or its weights differ from the handed-over ones.
+    """
+    import torch
+
+    from bestiary.organisms.errors import OrganismFileError
+    from bestiary.organisms.worker.handover import HandoverError
+    from bestiary.organisms.worker.weights import load_organism
+
+    try:
+        recorded = load_organism(source)[1]
+    except OrganismFileError as exc:
+        raise HandoverError(f"no recorded organism to check the handover against: {exc}") from exc
+    handed = pop.policy.state_dict_of(i)
+    if set(recorded) != set(handed) or not all(torch.equal(recorded[k], handed[k]) for k in handed):
+        raise HandoverError("the handed-over weights are not those of the organism recorded at that budget")
 
 
 def benchmark(trials: list[ResolvedTrial], seconds: float) -> float:

@@ -57,3 +57,32 @@ def test_a_run_split_by_the_seal_goes_on_and_makes_the_unsplit_organism(workdir:
     assert {r.timesteps for r in resumes(before, after).values()} == {4096} and len(resumes(before, after)) == 4
     (split[4096][0] / HANDOVER).write_bytes(b"changed")
     assert len(resumes(before, after)) == 3
+
+
+def test_a_handover_that_is_not_the_recorded_organism_is_refused_and_recorded(workdir: Path) -> None:
+    import hashlib
+
+    from safetensors.torch import load, save
+
+    text = SPEC.format(name="forged", forecast="forecast: {timesteps: 4096}")
+    sweep = parse_sweep(text)
+    run_sweep(sweep, text, workdir / "runs", stop_after_seal=True)
+    x = next(p for p in plan(sweep, workdir / "runs") if p.trial.timesteps == 4096).run_dir.path
+    honest = (x / HANDOVER).read_bytes()
+    header = json.loads(honest[8 : 8 + int.from_bytes(honest[:8], "little")])
+    tensors = load(honest)
+    tensors["param.0"] = tensors["param.0"] + 1.0  # other weights under the recorded organism's identity
+    forged = save(tensors, metadata=header["__metadata__"])
+    (x / HANDOVER).write_bytes(forged)  # as if the unit before the seal had written it and the host recorded it
+    status = json.loads((x / "status.json").read_text())
+    status["outputs"][HANDOVER] = hashlib.sha256(forged).hexdigest()
+    (x / "status.json").write_text(json.dumps(status))
+    assert run_sweep(sweep, text, workdir / "runs").failed == 0
+    cards = [json.loads((p.run_dir.path / "card.json").read_text()) for p in plan(sweep, workdir / "runs")
+             if p.trial.timesteps == 8192]  # fmt: skip
+    refused = [c["runs"][-1] for c in cards if "not those of the organism recorded" in c["runs"][-1]["worker"].get(
+        "handover", "")]  # fmt: skip
+    assert refused and all("resumed_from" not in r["worker"] for r in refused)  # trained from zero instead
+    # (a population goes on from its handovers only if every one is sound: X's whole population starts afresh)
+    assert (x.name, hashlib.sha256(forged).hexdigest()) in {(r["handover"]["of"], r["handover"]["sha256"])
+                                                            for r in refused}  # fmt: skip
