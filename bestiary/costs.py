@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bestiary.organisms.protocol import run_identity
-from bestiary.organisms.staging import Unit
+from bestiary.organisms.unit import Unit
 
 #: Seconds per organism-step ≈ slope × (parameters + offset), by trainer (see the module docstring).
 DEFAULT_STEP_COST: dict[str, tuple[float, float]] = {"population": (3.5e-10, 2_700.0), "sb3": (4.0e-10, 48_500.0)}

@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from bestiary.costs import CostModel, interpolated, makespan
 from bestiary.organisms.protocol import WORKER_FILE, run_identity
 from bestiary.organisms.schemas import OutputError, check_worker
-from bestiary.organisms.staging import Job, SandboxOptions, Unit, run_unit
+from bestiary.organisms.staging import run_unit
 from bestiary.organisms.sweepdir import SweepDir
+from bestiary.organisms.unit import Job, SandboxOptions, Unit
 from bestiary.sweep import PlannedTrial
 from bestiary.units import units_of
 

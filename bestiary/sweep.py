@@ -26,9 +26,11 @@ from bestiary.organisms import EvalSpec, ResolvedTrial, RunDir, TrialSpec, resol
 from bestiary.organisms.claims import Claim, Heartbeat, held_by_a_live_owner, try_claim
 from bestiary.organisms.finalize import TrialOutcome, begin, complete_early, finalize
 from bestiary.organisms.ladder import geometric_ladder, geometric_timesteps
+from bestiary.organisms.readback import StagedTrial
 from bestiary.organisms.rundir import RunDirError, Status
-from bestiary.organisms.staging import Job, SandboxOptions, StagedTrial, Unit, UnitResult
+from bestiary.organisms.staging import UnitResult
 from bestiary.organisms.sweepdir import SweepDir
+from bestiary.organisms.unit import Job, SandboxOptions, Unit
 from bestiary.sandbox import Limits, SandboxUnavailable
 from bestiary.sandbox.result import timestamp
 from bestiary.sealing import is_before, seal

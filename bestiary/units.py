@@ -26,9 +26,10 @@ from typing import Any
 
 from bestiary.costs import CostModel
 from bestiary.organisms.protocol import HANDOVER, run_identity, shape_of, stream_of
+from bestiary.organisms.readback import handover_bound
 from bestiary.organisms.rundir import RunDir, RunDirError
 from bestiary.organisms.spec import ResolvedTrial
-from bestiary.organisms.staging import Job, Unit, handover_bound
+from bestiary.organisms.unit import Job, Unit
 
 #: Organisms per population by parameter count: (largest params, population size). From
 #: ``benchmarks/train_throughput.py``: the sizes at which a population trained fastest per

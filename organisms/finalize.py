@@ -23,6 +23,7 @@ from typing import Any
 from bestiary.organisms import rundir as R
 from bestiary.organisms.claims import Claim
 from bestiary.organisms.protocol import HANDOVER, WORKER_FILE, package_versions
+from bestiary.organisms.readback import StagedTrial
 from bestiary.organisms.rundir import RunDir, RunDirError, Status
 from bestiary.organisms.schemas import (
     OutputError,
@@ -33,7 +34,8 @@ from bestiary.organisms.schemas import (
     check_worker,
 )
 from bestiary.organisms.spec import ResolvedTrial
-from bestiary.organisms.staging import Job, StagedTrial, Unit, UnitResult
+from bestiary.organisms.staging import UnitResult
+from bestiary.organisms.unit import Job, Unit
 
 #: How many runs (train, evaluate, ...) the card keeps, newest last.
 CARD_RUNS = 20

@@ -17,8 +17,9 @@ from bestiary.organisms.errors import OrganismError
 from bestiary.organisms.finalize import TrialOutcome, begin, finalize
 from bestiary.organisms.rundir import RunDir, RunDirError
 from bestiary.organisms.spec import ResolvedTrial, TrialSpec, resolve
-from bestiary.organisms.staging import Job, SandboxOptions, Unit, run_unit
+from bestiary.organisms.staging import run_unit
 from bestiary.organisms.sweepdir import SweepDir
+from bestiary.organisms.unit import Job, SandboxOptions, Unit
 from bestiary.sandbox import Limits, SandboxUnavailable
 from bestiary.sandbox.view import unsafe_directory
 

@@ -31,131 +31,16 @@ from typing import Any
 
 from bestiary.organisms.files import json_bytes
 from bestiary.organisms.protocol import (
-    ARCHITECTURE_PATH,
-    HANDOVER,
-    METRICS,
     PROGRESS_PREFIX,
     SOURCE_DIR,
-    TRAIN_LOG,
     TRIAL,
     UNIT_FILE,
-    WEIGHTS_PATH,
-    WORKER_FILE,
-    UnitManifest,
 )
-from bestiary.organisms.spec import ResolvedTrial
-from bestiary.sandbox import Launch, Limits, Policy, get_backend, quota
+from bestiary.organisms.readback import StagedTrial, read_back, read_staged
+from bestiary.organisms.unit import SandboxOptions, Unit
+from bestiary.sandbox import Launch, get_backend, quota
 from bestiary.sandbox.base import resolve_policy, sandbox_uid_for
-from bestiary.sandbox.outputs import MalformedOutputError, UnsafeOutputError, parse_json, read_output
-
-#: Outputs a worker may leave per organism, and the most bytes each may have.
-DECLARED: dict[str, int] = {
-    METRICS: 1024 * 1024,
-    TRAIN_LOG: 32 * 1024 * 1024,
-    ARCHITECTURE_PATH: 64 * 1024,
-    WEIGHTS_PATH: 512 * 1024 * 1024,  # tightened per organism from its parameter count
-    WORKER_FILE: 256 * 1024,
-    HANDOVER: 1024 * 1024 * 1024,  # tightened per organism, like the weights
-}
-
-
-def weights_bound(params: int) -> int:
-    """Most bytes a safetensors file of a policy with ``params`` float32 parameters may take (with its header)."""
-    return 8 * params + 1024 * 1024
-
-
-def handover_bound(trial: ResolvedTrial) -> int:
-    """Most bytes a handover file may take: weights and Adam's two moments, the environment copies, the curve."""
-    return 3 * weights_bound(trial.params) + trial.n_envs * 1024 * 1024 + 64 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class Job:
-    """One organism's part of a unit.
-
-    Attributes:
-        trial: The resolved trial.
-        source: The organism to start from (continued training) or to evaluate: its
-            verified files, relative path → bytes; for the population trainer, the handover
-            (:data:`HANDOVER`) of the same training run at a smaller budget, to train on from.
-        resumes_at: The timesteps of that handover (0: the run starts from zero).
-        handover_of: The trial whose handover the run goes on from (recorded in the organism's card), with
-            ``handover_sha256``, the handover's hash; with the handover the source holds that trial's
-            recorded organism, which the sandbox checks the handed-over weights against.
-    """
-
-    trial: ResolvedTrial
-    source: dict[str, bytes] | None = None
-    resumes_at: int = 0
-    handover_of: str | None = None
-    handover_sha256: str | None = None
-
-
-@dataclass(frozen=True)
-class SandboxOptions:
-    """How units are sandboxed: the backend, the policy, and the explicit opt-out."""
-
-    backend: str = "bwrap"
-    limits: Limits = field(default_factory=Limits)
-    unsandboxed: bool = False
-    hide: tuple[str, ...] = ()
-
-    def policy(self) -> Policy:
-        """The policy of one unit."""
-        return Policy(limits=self.limits, hide=self.hide)
-
-
-@dataclass(frozen=True)
-class Unit:
-    """What one sandboxed process does.
-
-    Attributes:
-        command: ``train`` (and, with ``evaluate``, evaluate afterwards), ``evaluate``, or
-            ``benchmark`` (train briefly and report the training rate; nothing is kept).
-        jobs: The organisms, all of one architecture for a population.
-        evaluate: Evaluate after training.
-        trainer: ``sb3`` (one organism at a time, stable-baselines3) or ``population``.
-        seconds: For ``benchmark``, how long to train in all.
-        hand_over: Trials at whose budget the population writes the training run's whole state
-            (:data:`HANDOVER`), because a later unit trains the run on from there.
-    """
-
-    command: str
-    jobs: tuple[Job, ...]
-    evaluate: bool = True
-    trainer: str = "sb3"
-    seconds: float = 0.0
-    hand_over: frozenset[str] = frozenset()
-
-    @property
-    def trial_ids(self) -> list[str]:
-        """The ids of the unit's trials."""
-        return [j.trial.trial_id for j in self.jobs]
-
-    def manifest(self) -> UnitManifest:
-        """``unit.json``: what the worker is asked to do."""
-        return UnitManifest(
-            command=self.command,  # the model checks it is one the worker knows
-            evaluate=self.evaluate,
-            trainer=self.trainer,
-            trials=self.trial_ids,
-            sources=[j.trial.trial_id for j in self.jobs if j.source],
-            seconds=self.seconds,
-            hand_over=sorted(self.hand_over & set(self.trial_ids)),
-        )
-
-
-@dataclass
-class StagedTrial:
-    """One organism's declared outputs, read back from the staging directory.
-
-    Attributes:
-        files: Relative path → bytes of the declared outputs that were there and safe.
-        problems: What was wrong (unsafe, too large, unexpected entries), in words.
-    """
-
-    files: dict[str, bytes] = field(default_factory=dict)
-    problems: list[str] = field(default_factory=list)
+from bestiary.sandbox.outputs import MalformedOutputError, parse_json
 
 
 @dataclass
@@ -212,29 +97,6 @@ def prepare(unit: Unit, unit_dir: Path, uid: int | None) -> None:
                 os.lchown(os.path.join(dirpath, name), uid, uid)
     if uid is not None:
         os.chown(unit_dir, uid, uid)
-
-
-def read_staged(job: Job, unit_dir: Path) -> StagedTrial:
-    """One organism's declared outputs, bounded and without following links."""
-    tid = job.trial.trial_id
-    staged = StagedTrial()
-    for rel, bound in DECLARED.items():
-        if rel == WEIGHTS_PATH:
-            bound = min(bound, weights_bound(job.trial.params))
-        elif rel == HANDOVER:
-            bound = min(bound, handover_bound(job.trial))
-        try:
-            staged.files[rel] = read_output(unit_dir / tid, rel, bound)
-        except FileNotFoundError:
-            continue
-        except (UnsafeOutputError, OSError) as exc:
-            staged.problems.append(f"{rel}: {exc}")
-    return staged
-
-
-def read_back(unit: Unit, unit_dir: Path, skip: frozenset[str] = frozenset()) -> dict[str, StagedTrial]:
-    """Read every organism's declared outputs (but those in ``skip``), bounded and without following links."""
-    return {j.trial.trial_id: read_staged(j, unit_dir) for j in unit.jobs if j.trial.trial_id not in skip}
 
 
 def _progress_sink(progress: Callable[[str, dict[str, Any]], None] | None) -> Callable[[bytes], None] | None:
@@ -329,7 +191,7 @@ def run_unit(
 
     def record_early(tid: str) -> None:
         try:
-            early(unit, tid, read_staged(jobs[tid], unit_dir), facts)  # type: ignore[misc]
+            early(unit, tid, read_staged(jobs[tid], unit_dir, unit), facts)  # type: ignore[misc]
         except Exception:  # recorded with the others when the unit ends
             return
         with lock:

@@ -90,18 +90,32 @@ def open_output(root: Path, relpath: str) -> int:
     return ffd
 
 
-def read_output(root: Path | str, relpath: str, max_bytes: int = 256 * 1024 * 1024) -> bytes:
+#: A file larger than this whose disk blocks hold less than :data:`SPARSE_FRACTION` of its size is sparse.
+SPARSE_MIN_BYTES = 1024 * 1024
+SPARSE_FRACTION = 1 / 8
+
+
+def read_output(root: Path | str, relpath: str, max_bytes: int = 256 * 1024 * 1024, allow_sparse: bool = True) -> bytes:
     """Read a file the run wrote, safely (see :func:`open_output`), refusing it if larger than ``max_bytes``.
 
+    With ``allow_sparse=False`` a sparse file is refused before it is read: it costs the run nothing against
+    its disk quota but would cost the reader its whole size in memory.
+
     Raises:
-        UnsafeOutputError: As :func:`open_output`, or if the file exceeds ``max_bytes``.
+        UnsafeOutputError: As :func:`open_output`, if the file exceeds ``max_bytes``, or is sparse.
         FileNotFoundError: If the file does not exist.
     """
     fd = open_output(Path(root), relpath)
     with os.fdopen(fd, "rb") as f:
-        size = os.fstat(f.fileno()).st_size
+        st = os.fstat(f.fileno())
+        size = st.st_size
         if size > max_bytes:
             raise UnsafeOutputError(f"{relpath}: {size:,} bytes, more than the {max_bytes:,} allowed")
+        if not allow_sparse and size > SPARSE_MIN_BYTES and st.st_blocks * 512 < size * SPARSE_FRACTION:
+            raise UnsafeOutputError(
+                f"{relpath}: a sparse file ({size:,} bytes, {st.st_blocks * 512:,} of them on disk); outputs are "
+                f"written in full"
+            )
         data = f.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise UnsafeOutputError(f"{relpath}: larger than {max_bytes:,} bytes")

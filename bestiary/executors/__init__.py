@@ -12,7 +12,7 @@ from typing import Any
 
 from bestiary.executors.base import Executor
 from bestiary.executors.local import LocalExecutor
-from bestiary.organisms.staging import SandboxOptions
+from bestiary.organisms.unit import SandboxOptions
 
 
 def make_executor(kind: str, options: SandboxOptions, staging_root: Path, **settings: Any) -> Executor:

@@ -7,7 +7,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from bestiary.organisms.staging import EarlyResult, SandboxOptions, Unit, UnitResult
+from bestiary.organisms.staging import EarlyResult, UnitResult
+from bestiary.organisms.unit import SandboxOptions, Unit
 
 
 class Executor(ABC):

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from bestiary.executors.base import Executor
-from bestiary.organisms.staging import EarlyResult, SandboxOptions, Unit, UnitResult, run_unit
+from bestiary.organisms.staging import EarlyResult, UnitResult, run_unit
+from bestiary.organisms.unit import SandboxOptions, Unit
 
 
 class LocalExecutor(Executor):

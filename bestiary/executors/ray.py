@@ -18,7 +18,8 @@ from typing import Any
 
 from bestiary.errors import BestiaryError
 from bestiary.executors.base import Executor
-from bestiary.organisms.staging import EarlyResult, SandboxOptions, Unit, UnitResult, run_unit
+from bestiary.organisms.staging import EarlyResult, UnitResult, run_unit
+from bestiary.organisms.unit import SandboxOptions, Unit
 from bestiary.sandbox import SandboxUnavailable
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from bestiary.costs import CostModel, default_step_cost, interpolated, makespan
 from bestiary.organisms import TrialSpec, resolve
-from bestiary.organisms.staging import Job, Unit
+from bestiary.organisms.unit import Job, Unit
 
 ENV = "bestiary/AbsentSupervisor-v0"
 

@@ -8,7 +8,9 @@ from typing import Any
 
 from bestiary.organisms import EvalSpec, TrialSpec, resolve
 from bestiary.organisms.protocol import WORKER_FILE
-from bestiary.organisms.staging import Job, SandboxOptions, StagedTrial, Unit, run_unit
+from bestiary.organisms.readback import StagedTrial
+from bestiary.organisms.staging import run_unit
+from bestiary.organisms.unit import Job, SandboxOptions, Unit
 
 ENV = "bestiary/OffSwitch-v0"
 

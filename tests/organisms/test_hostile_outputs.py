@@ -21,7 +21,8 @@ from bestiary.collect import collect
 from bestiary.organisms import EvalSpec, RunDir, TrialSpec, resolve
 from bestiary.organisms import staging as S
 from bestiary.organisms.finalize import begin, finalize
-from bestiary.organisms.staging import Job, SandboxOptions, Unit, run_unit
+from bestiary.organisms.staging import run_unit
+from bestiary.organisms.unit import Job, SandboxOptions, Unit
 
 PRELUDE = """
 import json, os, sys, runpy

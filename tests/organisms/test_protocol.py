@@ -23,7 +23,7 @@ from bestiary.organisms.protocol import (
     shape_of,
     train_csv,
 )
-from bestiary.organisms.staging import Job, Unit
+from bestiary.organisms.unit import Job, Unit
 
 ENV = "bestiary/AbsentSupervisor-v0"
 
