@@ -23,6 +23,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -41,7 +42,7 @@ from bestiary.sandbox.cgroups import Cgroup
 from bestiary.sandbox.errors import SandboxUnavailable
 from bestiary.sandbox.isolating import IsolatingBackend
 from bestiary.sandbox.outputs import MalformedOutputError, parse_json
-from bestiary.sandbox.policy import MIB, Policy, apply_rlimits, policy_hash, rlimits
+from bestiary.sandbox.policy import MIB, Limits, Policy, apply_rlimits, policy_hash, rlimits
 from bestiary.sandbox.process import Running, kill_process_group
 from bestiary.sandbox.result import SandboxResult
 from bestiary.sandbox.seccomp_filter import SeccompUnavailableError, build_bpf
@@ -172,6 +173,15 @@ class BwrapBackend(IsolatingBackend):
     summary = "bubblewrap namespaces + cgroups + rlimits + seccomp + Landlock (shares the host kernel)"
     provides = frozenset({"namespaces", "drop_root", "cgroup", "rlimits", "seccomp", "landlock", "disk_quota"})
 
+    def process_limits(self, limits: Limits) -> tuple[int, int]:
+        """The run's own limit is its cgroup's ``pids.max``; ``RLIMIT_NPROC`` stays the launcher's.
+
+        ``RLIMIT_NPROC`` counts the processes of a uid across every run of it, so a run that held many
+        threads (within its own cgroup limit) would leave a concurrent run too few to fork. It is set to
+        ``pids`` + 64 only when no cgroup can be made (the policy then does not require one).
+        """
+        return limits.pids, resource.getrlimit(resource.RLIMIT_NPROC)[1]
+
     def unavailable(self) -> str | None:
         """Why bubblewrap cannot run here (None if it can)."""
         if shutil.which("bwrap") is None:
@@ -260,6 +270,8 @@ class BwrapBackend(IsolatingBackend):
         cmd = self.command(launch, uid, ro, bpf, abi, status_w, host_dir)
         layers["policy_sha256"] = policy_hash(cmd.argv, launch.policy, bpf)
         limits = rlimits(launch.policy.limits)
+        if cgroup is not None:  # its pids.max is this run's own limit; RLIMIT_NPROC counts every run of the uid
+            limits.pop(resource.RLIMIT_NPROC)
         try:
             proc = subprocess.Popen(
                 cmd.argv,

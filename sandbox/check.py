@@ -9,7 +9,9 @@ gVisor, a plugin's — is held to the same list (as Inspect's sandbox self-check
 from __future__ import annotations
 
 import json
+import math
 import os
+import resource
 import socket
 import sys
 import tempfile
@@ -195,7 +197,8 @@ def check_cgroup(o: Observed) -> Guarantee:
     cgroup_pids, nproc = get_backend(o.backend).process_limits(limits)
     seen_nproc = o.seen["rlimits"].get("RLIMIT_NPROC")
     ok = c.get("memory_limit_bytes") == limits.memory_mb * MIB and c.get("pids_limit") == cgroup_pids
-    ok = ok and seen_nproc == nproc and min(cgroup_pids, nproc) == limits.pids  # one of them is the run's own
+    unlimited = nproc == resource.RLIM_INFINITY
+    ok = ok and seen_nproc == nproc and min(cgroup_pids, math.inf if unlimited else nproc) == limits.pids  # the run's
     detail = (
         f"cgroup {o.result.layers.get('cgroup')}: memory {c.get('memory_limit_bytes')}, pids {c.get('pids_limit')}; "
         f"RLIMIT_NPROC {seen_nproc} (run's limit {limits.pids})"
