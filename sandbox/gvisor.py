@@ -36,6 +36,7 @@ from bestiary.sandbox.isolating import IsolatingBackend
 from bestiary.sandbox.policy import MIB, Limits, Policy, policy_hash, rlimits
 from bestiary.sandbox.process import Running, kill_process_group
 from bestiary.sandbox.result import SandboxResult
+from bestiary.sandbox.seccomp_filter import oci_profile
 
 #: runsc's exit status when it could not create or start the container (the command never ran).
 SETUP_FAILED = 128
@@ -142,6 +143,7 @@ def bundle(
                 "cpu": {"quota": max(int(limits.cpus * 100_000), 1000), "period": 100_000},
             },
             "cgroupsPath": cgroup_path,
+            "seccomp": oci_profile(),  # the same syscall policy as under bwrap, applied by gVisor's kernel
         },
     }
     (directory / "config.json").write_text(json.dumps(config, indent=1))
@@ -155,7 +157,7 @@ class GvisorBackend(IsolatingBackend):
     name = "gvisor"
     label = "gVisor sandbox"
     summary = "gVisor (runsc): a user-space kernel between the run and the host kernel; cgroups, rlimits, quota"
-    provides = frozenset({"namespaces", "drop_root", "cgroup", "rlimits", "disk_quota", "user_space_kernel"})
+    provides = frozenset({"namespaces", "drop_root", "cgroup", "rlimits", "disk_quota", "user_space_kernel", "seccomp"})
 
     def process_limits(self, limits: Limits) -> tuple[int, int]:
         """The run's limit is gVisor's own (``RLIMIT_NPROC``); the host cgroup also holds the Sentry's threads."""
@@ -184,6 +186,7 @@ class GvisorBackend(IsolatingBackend):
             "drop_root": True,
             "rlimits": True,
             "user_space_kernel": f"gVisor {runsc_version()}",
+            "seccomp": "oci",  # the project's filter, applied by gVisor's kernel (runsc --oci-seccomp)
         }
         cgroup = self.limit_group(name, policy, layers)
         work = Path(tempfile.mkdtemp(prefix="bestiary-gvisor-"))  # host-owned, 0700: the bundle and runsc's state
@@ -216,7 +219,7 @@ class GvisorBackend(IsolatingBackend):
         layers: dict,
         host_dir: Path | None,
     ) -> SandboxResult:
-        argv = [*self._runsc(work), "run", "--bundle", str(work / "bundle"), name]
+        argv = [*self._runsc(work), "--oci-seccomp", "run", "--bundle", str(work / "bundle"), name]
         layers["policy_sha256"] = policy_hash([*argv, json.dumps(config, sort_keys=True)], launch.policy)
         proc = subprocess.Popen(
             argv,

@@ -175,7 +175,9 @@ CASES = [
     ),
     Case("signal_host_process", "os.kill(HOST_PID, 9)", expect=denied("ESRCH")),
     Case("ptrace_attach", "syscall(101, 16, 1, 0, 0)", expect=denied("EPERM")),
-    Case("nested_user_namespace", "syscall(272, 0x10000000)", expect=denied("EPERM"), own_kernel_serves=True),
+    Case("nested_user_namespace", "syscall(272, 0x10000000)", expect=denied("EPERM")),
+    Case("ptrace_traceme", "syscall(101, 0, 0, 0, 0)", expect=denied("EPERM")),
+    Case("packet_socket_datagram", "socket.socket(17, socket.SOCK_DGRAM, 0)", expect=denied("EAFNOSUPPORT")),
     Case("mount_tmpfs", "syscall(165, b'none', b'/tmp', b'tmpfs', 0, None)", expect=denied("EPERM")),
     Case("tiocsti_terminal_injection", "fcntl.ioctl(0, termios.TIOCSTI, b'x')", expect=denied("EPERM")),
     Case(
