@@ -99,17 +99,21 @@ def owner_alive(info: dict, mtime: float, stale_after: float = STALE_AFTER) -> b
     return time.time() - mtime < stale_after
 
 
-def held_by_a_live_owner(run_dir: Path, stale_after: float = STALE_AFTER) -> bool:
-    """Whether ``run_dir``'s claim exists and its owner lives (a dead owner's is taken over: :func:`try_claim`)."""
-    path = run_dir / CLAIM
+def _judge(path: Path, stale_after: float) -> tuple[dict | None, bool | None]:
+    """A claim file's content and whether it is live (None: there is no claim)."""
     info = _read(path)
     try:
         mtime = path.lstat().st_mtime
     except FileNotFoundError:
-        return False
+        return None, None
     if info is None:  # being written right now, or garbage that goes stale
-        return time.time() - mtime < 5
-    return owner_alive(info, mtime, stale_after)
+        return None, time.time() - mtime < 5
+    return info, owner_alive(info, mtime, stale_after)
+
+
+def held_by_a_live_owner(run_dir: Path, stale_after: float = STALE_AFTER) -> bool:
+    """Whether ``run_dir``'s claim exists and its owner lives (a dead owner's is taken over: :func:`try_claim`)."""
+    return bool(_judge(run_dir / CLAIM, stale_after)[1])
 
 
 def try_claim(run_dir: Path, stale_after: float = STALE_AFTER) -> Claim | None:
@@ -140,15 +144,11 @@ def try_claim(run_dir: Path, stale_after: float = STALE_AFTER) -> Claim | None:
 
 def _take_over_if_stale(path: Path, stale_after: float) -> bool:
     """Remove a stale claim safely; True if the caller may try to create its own."""
-    info = _read(path)
-    try:
-        mtime = path.lstat().st_mtime
-    except FileNotFoundError:
+    info, live = _judge(path, stale_after)
+    if live is None:
         return True
-    if info is not None and owner_alive(info, mtime, stale_after):
+    if live:
         return False
-    if info is None and time.time() - mtime < 5:
-        return False  # being written right now, or garbage that will go stale
     aside = path.with_name(f".{CLAIM}.stale-{uuid.uuid4().hex}")
     try:
         os.rename(path, aside)

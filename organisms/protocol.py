@@ -65,8 +65,9 @@ class _Message(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
-def _problems(exc: ValidationError) -> str:
-    return "; ".join(f"`{'.'.join(map(str, e['loc'])) or '(whole file)'}`: {e['msg']}" for e in exc.errors()[:4])
+def validation_problems(exc: ValidationError, most: int = 4) -> str:
+    """A pydantic error in a sentence: each wrong field (dotted path) and what is wrong with it."""
+    return "; ".join(f"`{'.'.join(map(str, e['loc'])) or '(whole file)'}`: {e['msg']}" for e in exc.errors()[:most])
 
 
 def parse(model: type[_M], data: Any, name: str) -> _M:
@@ -78,7 +79,7 @@ def parse(model: type[_M], data: Any, name: str) -> _M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ProtocolError(f"{name}: {_problems(exc)}") from exc
+        raise ProtocolError(f"{name}: {validation_problems(exc)}") from exc
 
 
 # ---------------------------------------------------------------- the unit (host → worker)

@@ -75,18 +75,18 @@ def asked_for(unit: Unit, trial_id: str) -> set[str]:
     return asked
 
 
-def read_staged(job: Job, unit_dir: Path, unit: Unit | None = None, budget: list[int] | None = None) -> StagedTrial:
+def read_staged(job: Job, unit_dir: Path, unit: Unit, budget: list[int] | None = None) -> StagedTrial:
     """One organism's declared outputs: those asked for, bounded, never sparse, and without following links.
 
     Args:
         job: The organism.
         unit_dir: The unit's staging directory.
-        unit: The unit (None: read every declared output, as for a unit that trains and evaluates).
+        unit: The unit, which says what was asked for.
         budget: The unit's remaining read allowance in bytes (a one-element list, decreased).
     """
     tid = job.trial.trial_id
     staged = StagedTrial()
-    asked = asked_for(unit, tid) if unit is not None else set(DECLARED)
+    asked = asked_for(unit, tid)
     for rel, bound in DECLARED.items():
         if rel not in asked:
             if os.path.lexists(unit_dir / tid / rel):

@@ -33,7 +33,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bestiary.organisms.errors import OrganismFileError
 from bestiary.organisms.files import json_bytes, sha256, write_atomic
-from bestiary.organisms.protocol import ARCHITECTURE_PATH, HANDOVER, METRICS, TRAIN_LOG, TRIAL, WEIGHTS_PATH
+from bestiary.organisms.protocol import (
+    ARCHITECTURE_PATH,
+    HANDOVER,
+    METRICS,
+    TRAIN_LOG,
+    TRIAL,
+    WEIGHTS_PATH,
+    validation_problems,
+)
 from bestiary.organisms.spec import ResolvedTrial
 from bestiary.sandbox.outputs import MalformedOutputError, UnsafeOutputError, parse_json, read_output
 from bestiary.sandbox.result import append_audit
@@ -135,7 +143,7 @@ class RunDir:
         try:
             return model.model_validate(data)
         except ValidationError as exc:
-            problems = "; ".join(f"`{'.'.join(map(str, e['loc']))}`: {e['msg']}" for e in exc.errors()[:5])
+            problems = validation_problems(exc, most=5)
             raise RunDirError(f"{self.path / rel} is not a valid {rel}: {problems}") from exc
 
     def trial(self) -> ResolvedTrial:

@@ -26,6 +26,7 @@ from bestiary.organisms.protocol import (
     WEIGHTS,
     WORKER_FILE,
     WorkerFacts,
+    validation_problems,
 )
 from bestiary.organisms.spec import ResolvedTrial
 from bestiary.sandbox.outputs import MalformedOutputError, parse_json
@@ -135,7 +136,7 @@ def _validate(model: type[BaseModel], data: bytes, name: str) -> Any:
     except MalformedOutputError as exc:
         raise OutputError(f"{name}: {exc}") from exc
     except ValidationError as exc:
-        problems = "; ".join(f"`{'.'.join(map(str, e['loc']))}`: {e['msg']}" for e in exc.errors()[:4])
+        problems = validation_problems(exc)
         raise OutputError(f"{name}: {problems}") from exc
 
 

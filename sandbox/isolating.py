@@ -19,8 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from bestiary.sandbox import quota, view
-from bestiary.sandbox.base import Launch, SandboxBackend, ensure_available, prepare_workdir, resolve_policy
-from bestiary.sandbox.base import sandbox_uid_for as _sandbox_uid_for
+from bestiary.sandbox.base import (
+    Launch,
+    SandboxBackend,
+    ensure_available,
+    prepare_workdir,
+    resolve_policy,
+    sandbox_uid_for,
+)
 from bestiary.sandbox.cgroups import Cgroup, CgroupUnavailableError, create_cgroup
 from bestiary.sandbox.errors import SandboxUnavailable
 from bestiary.sandbox.policy import MIB, Policy
@@ -59,7 +65,7 @@ class IsolatingBackend(SandboxBackend):
 
     def run_uid(self, policy: Policy) -> int | None:
         """The uid the run has: the policy's when the launcher is root (None: the caller's)."""
-        return _sandbox_uid_for(policy)
+        return sandbox_uid_for(policy)
 
     def preflight(self, launch: Launch) -> Prepared:
         """Check the backend, resolve the policy, make the writable directory and list the read-only view.
