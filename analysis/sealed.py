@@ -298,11 +298,11 @@ def _make_forecast(
 
 
 def hindsight(done: pd.DataFrame, bounds: dict[str, Any]) -> int:
-    """How many organisms of a table lie above a forecast's stated bounds (``params``, ``timesteps``)."""
+    """How many organisms of a table lie above a forecast's stated bounds (``params``, ``timesteps``, ``compute``)."""
     above = pd.Series(False, index=done.index)
-    for col in ("params", "timesteps"):
+    for col in ("params", "timesteps", "compute"):
         if bounds.get(col) is not None and col in done:
-            above |= done[col].astype(float) > float(bounds[col])
+            above |= done[col].astype(float) > float(bounds[col]) * (1 + 1e-9)
     return int(done.loc[above, "trial_id"].nunique()) if above.any() else 0
 
 

@@ -41,10 +41,9 @@ from bestiary.analysis.schema import (
     TRAIN_CONDITION,
 )
 from bestiary.organisms import RunDir, RunDirError
-from bestiary.organisms.compute import training_flops
+from bestiary.organisms.compute import trial_flops
 from bestiary.organisms.rundir import TRAIN_LOG, WEIGHTS_PATH, TamperedError
 from bestiary.organisms.schemas import Metrics
-from bestiary.organisms.spec import ResolvedTrial
 from bestiary.organisms.sweepdir import SweepDir
 
 
@@ -83,7 +82,7 @@ def trial_rows(rd: RunDir, sweep: str) -> list[dict[str, Any]]:
         "status": status.state,
         "reason": None,
         "mechanism": trial.mechanism or None,
-        "compute": _compute(trial),
+        "compute": trial_flops(trial),
         "learning_rate": trial.hyperparameters.get("learning_rate"),
         "lr_rule": trial.lr_rule,
         "organism_sha256": _content(trial.trial_id, status.outputs),
@@ -119,13 +118,6 @@ def trial_rows(rd: RunDir, sweep: str) -> list[dict[str, Any]]:
         rows.append({**base, "condition": TRAIN_CONDITION, "metric": "late_return_gain", "value": g.gain})
         rows.append({**base, "condition": TRAIN_CONDITION, "metric": "converged", "value": float(g.converged)})
     return rows
-
-
-def _compute(trial: ResolvedTrial) -> float | None:
-    try:
-        return training_flops(trial.algo, trial.params, trial.timesteps, trial.hyperparameters)
-    except (ValueError, TypeError):
-        return None
 
 
 def _curve(rd: RunDir) -> pd.DataFrame | None:

@@ -1,10 +1,11 @@
-"""A sweep's sealed forecast: written from the organisms below the bounds, before any other organism is trained.
+"""A sweep's sealed forecasts: each written from the organisms at or below its level, before any above it exists.
 
 With a ``forecast:`` section, :func:`bestiary.sweep.run_sweep` trains the organisms at or
-below the bounds first, then calls :func:`seal`, then trains the rest. The forecast file
-(``runs/<sweep>/forecast.json``) is written once and never overwritten; it records how
-many of the other organisms already existed when it was sealed (none, when the sweep ran
-in order), so a forecast made after the answer was known says so.
+below the first level, calls :func:`seal`, trains on to the next level, and so on
+(:mod:`bestiary.phases`). A seal's file (``runs/<sweep>/forecast.json``, or
+``forecast-K.json`` for several levels) is written once and never overwritten; it records its
+level and how many of the organisms above it already existed when it was sealed (none, when the
+sweep ran in order), so a forecast made after the answer was known says so.
 """
 
 from __future__ import annotations
@@ -78,19 +79,15 @@ def seal_status(path: Path) -> str:
     return f"sealed by commit {commit[:10]} ({when}); the organisms it is scored on must be committed after it"
 
 
-def is_before(spec: ForecastSpec, trial: Any) -> bool:
-    """Whether a resolved trial is trained before the forecast is sealed."""
-    return spec.before(int(trial.params), int(trial.timesteps))
-
-
-def seal(spec: ForecastSpec, root: Path, before: list[Any], after: list[Any]) -> tuple[Path, bool]:
-    """Write the sweep's forecast from the planned trials ``before`` (run directories), unless it exists.
+def seal(spec: ForecastSpec, root: Path, k: int, before: list[Any], after: list[Any]) -> tuple[Path, bool]:
+    """Write seal ``k`` from the planned trials ``before`` (every one at or below its level), unless it exists.
 
     Args:
         spec: The sweep's forecast section.
         root: The sweep's directory.
-        before: Planned trials below the bounds (``PlannedTrial``).
-        after: The other planned trials (their finished count is recorded).
+        k: The seal (1-based) among the spec's levels.
+        before: Planned trials at or below the level (``PlannedTrial``).
+        after: The other planned trials (how many of them are done already is recorded: 0 when honest).
 
     Returns:
         (path, whether it was written now).
@@ -99,7 +96,8 @@ def seal(spec: ForecastSpec, root: Path, before: list[Any], after: list[Any]) ->
     from bestiary.collect import trial_rows
 
     sweep_dir = SweepDir(root)
-    path = sweep_dir.forecast
+    levels = spec.levels()
+    path = sweep_dir.seal(k, len(levels))
     if path.exists():
         return path, False
     rows = [r for p in before for r in trial_rows(p.run_dir, root.name)]
@@ -110,11 +108,13 @@ def seal(spec: ForecastSpec, root: Path, before: list[Any], after: list[Any]) ->
         tau=spec.tau,
         budgets=sorted({float(p.trial.timesteps) for p in [*before, *after]}),
         context={
-            "sealed_below": spec.model_dump(exclude={"tau"}, exclude_none=True),
+            "seal": k,
+            "seals": len(levels),
+            "sealed_below": levels[k - 1],
             "organisms_beyond_already_trained": already,
             "organisms_beyond_planned": len(after),
         },
     )
-    sweep_dir.write_forecast(doc)  # exclusive: never overwrites a sealed forecast
+    sweep_dir.write_forecast(doc, path)  # exclusive: never overwrites a sealed forecast
     log_forecast(root, doc, path)
     return path, True

@@ -1,67 +1,32 @@
-"""Running a sweep: expand the spec into trials, claim them, run them with an executor, retry failures.
+"""Running a sweep: expand the spec into trials, plan them, and run them phase by phase.
 
-The driver is the only place where attempts are counted and failures retried. Every
-trial's run directory is ``runs/<sweep>/<trial-id>/`` (a :class:`~bestiary.organisms.RunDir`)
-and its ``status.json`` is the source of truth: ``done`` trials are skipped, ``running``
-ones (the driver or a worker was killed) and ``failed`` ones with attempts left are run
-again. Before running a trial the driver *claims* it (:mod:`bestiary.organisms.claims`),
-so two sweeps of one spec — on one machine or several sharing a filesystem — never
-train the same organism twice: a trial claimed by a live sweep is waited for and counted
-when it is done, one claimed by a dead one is taken over. ``runs/<sweep>/plan.json``
-lists the trials the host planned; ``bestiary collect`` reads only those.
+Every trial's run directory is ``runs/<sweep>/<trial-id>/`` (a :class:`~bestiary.organisms.RunDir`);
+``runs/<sweep>/plan.json`` lists the trials the host planned, and ``bestiary collect`` reads
+only those. The driver (:mod:`bestiary.driver`) claims, runs and retries them; a sweep with
+seals runs in phases (:mod:`bestiary.phases`), each seal made before any organism above it exists.
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bestiary.analysis.sealed import ForecastError
+from bestiary.driver import Event, PlannedTrial, SweepReport, drive, runnable
 from bestiary.executors import make_executor
-from bestiary.organisms import EvalSpec, ResolvedTrial, RunDir, TrialSpec, resolve
-from bestiary.organisms.claims import Claim, Heartbeat, held_by_a_live_owner, try_claim
-from bestiary.organisms.finalize import TrialOutcome, begin, complete_early, finalize
+from bestiary.organisms import EvalSpec, ResolvedTrial, TrialSpec, resolve
+from bestiary.organisms.claims import Heartbeat
 from bestiary.organisms.ladder import geometric_ladder, geometric_timesteps
-from bestiary.organisms.readback import StagedTrial
-from bestiary.organisms.rundir import RunDirError, Status
-from bestiary.organisms.staging import UnitResult
 from bestiary.organisms.sweepdir import SweepDir
-from bestiary.organisms.unit import Job, SandboxOptions, Unit
-from bestiary.sandbox import Limits, SandboxUnavailable
+from bestiary.organisms.unit import SandboxOptions
+from bestiary.phases import check_seals, coordinates, phases_of
+from bestiary.sandbox import Limits
 from bestiary.sandbox.result import timestamp
-from bestiary.sealing import is_before, seal
+from bestiary.sealing import seal
 from bestiary.sweep_spec import SpecError, SweepSpec
-from bestiary.units import Resume, hand_over_points, resumes, units_of
+from bestiary.units import hand_over_points, resumes
 
-#: Seconds between looks at trials that another sweep is running.
-WAIT_POLL = 2.0
-
-#: (kind, the trial — None for the sweep's own events such as ``sealed`` —, detail).
-Event = Callable[[str, "PlannedTrial | None", Any], None]
-
-
-@dataclass(frozen=True)
-class PlannedTrial:
-    """One trial of a sweep, with what the sweep already knows about it."""
-
-    spec: TrialSpec
-    trial: ResolvedTrial
-    run_dir: RunDir
-    status: Status
-
-    @property
-    def state(self) -> str:
-        """``pending``, ``running``, ``done`` or ``failed``."""
-        return self.status.state
-
-    @property
-    def attempts(self) -> int:
-        """Attempts made so far."""
-        return self.status.attempts
+__all__ = ["PlannedTrial", "SweepReport", "count_trials", "expand", "options_of", "plan", "run_sweep", "under_cap"]
 
 
 def count_trials(sweep: SweepSpec) -> int:
@@ -129,9 +94,11 @@ def _widths(sweep: SweepSpec, env_id: str, kwargs: dict[str, Any], depth: int) -
 def plan(sweep: SweepSpec, runs_root: Path | str = "runs") -> list[PlannedTrial]:
     """The sweep's trials with their run directories and current states.
 
+    Trials whose training compute exceeds ``scale.max_compute`` are left out (the grid's edge).
+
     Raises:
-        SpecError: If two trials resolve to the same id (a duplicated grid value), or the
-            grid is too large.
+        SpecError: If two trials resolve to the same id (a duplicated grid value), the
+            grid is too large, or its seals cannot be made (:func:`~bestiary.phases.check_seals`).
         RunDirError: If a run directory's status is unreadable (it names the file).
     """
     sweep_dir = SweepDir(Path(runs_root) / sweep.name)
@@ -144,9 +111,18 @@ def plan(sweep: SweepSpec, runs_root: Path | str = "runs") -> list[PlannedTrial]
                 f"the grid, widths or seeds"
             )
         seen.add(trial.trial_id)
+        if not under_cap(sweep, trial):
+            continue  # beyond the compute cap: the grid's edge, not a trial
         rd = sweep_dir.run_dir(trial.trial_id)
         planned.append(PlannedTrial(spec, trial, rd, rd.status()))
+    check_seals(sweep, planned)
     return planned
+
+
+def under_cap(sweep: SweepSpec, trial: ResolvedTrial) -> bool:
+    """Whether a trial's training compute is within the spec's ``scale.max_compute`` (always, without a cap)."""
+    cap = sweep.scale.max_compute
+    return cap is None or coordinates(trial)[2] <= cap
 
 
 def options_of(sweep: SweepSpec, runs_root: Path) -> SandboxOptions:
@@ -156,50 +132,32 @@ def options_of(sweep: SweepSpec, runs_root: Path) -> SandboxOptions:
     return SandboxOptions(s["backend"], limits, not s["enabled"], hide=(str(Path(runs_root).absolute()),))
 
 
-@dataclass
-class SweepReport:
-    """Counts after a sweep run.
-
-    Attributes:
-        done: Trials this run finished, plus those it waited for another sweep to finish.
-        failed: Trials that failed and have no attempts left.
-        skipped: Trials already done (or out of attempts) when the run started.
-        waited: Of ``done``, trials that another sweep finished while this one waited.
-        outcomes: This run's final outcome of every trial it ran.
-    """
-
-    done: int = 0
-    failed: int = 0
-    skipped: int = 0
-    waited: int = 0
-    outcomes: list[TrialOutcome] = field(default_factory=list)
-
-
-def _runnable(p: PlannedTrial, retries: int) -> bool:
-    return p.state != "done" and not (p.state == "failed" and p.attempts > retries)
-
-
 def run_sweep(
     sweep: SweepSpec,
     spec_text: str,
     runs_root: Path | str = "runs",
     on_event: Event | None = None,
-    stop_after_seal: bool = False,
+    until_seal: int | None = None,
 ) -> SweepReport:
-    """Run (or continue) a sweep with its executor.
+    """Run (or continue) a sweep with its executor, phase by phase (:mod:`bestiary.phases`).
 
     Args:
         sweep: The validated spec.
         spec_text: The spec file's text, copied to ``runs/<sweep>/sweep.yaml`` for provenance.
         runs_root: Parent of ``<sweep>/``.
         on_event: Called with ``(kind, trial, detail)`` for ``start``, ``done``, ``failed``,
-            ``retry``, ``waiting`` (another sweep holds the trial) and ``sealed`` (the forecast).
-        stop_after_seal: With a ``forecast:`` section, stop once the forecast is sealed (so it can be
-            committed before the organisms it forecasts are trained).
+            ``retry``, ``waiting`` (another sweep holds the trial), ``sealed`` and ``seal_failed``
+            (a seal; the trial is None).
+        until_seal: Stop right after this seal (1-based) is made, so it can be exported and
+            committed before the organisms above it are trained.
 
     Raises:
         SandboxUnavailable: If the sandbox cannot be established (nothing more runs).
+        SpecError: If ``until_seal`` names no seal of the spec.
     """
+    seals = len(sweep.forecast.levels()) if sweep.forecast is not None else 0
+    if until_seal is not None and not 1 <= until_seal <= seals:
+        raise SpecError(f"--until-seal {until_seal}: the sweep {sweep.name} has {seals} seal(s) in its `forecast:`")
     runs_root = Path(runs_root).absolute()
     sweep_dir = SweepDir(runs_root / sweep.name)
     planned = plan(sweep, runs_root)
@@ -212,191 +170,38 @@ def run_sweep(
         workers=sweep.executor.workers,
         address=sweep.executor.address,
     )
-    report = SweepReport(skipped=sum(not _runnable(p, sweep.retries) for p in planned))
+    report = SweepReport(skipped=sum(not runnable(p, sweep.retries) for p in planned))
     heartbeat = Heartbeat()
-    todo = [p for p in planned if _runnable(p, sweep.retries)]
+    todo = {p.trial.trial_id for p in planned if runnable(p, sweep.retries)}
+    phases = phases_of(sweep, planned)
     try:
-        if sweep.forecast is None:
-            _drive(sweep, todo, executor, heartbeat, emit, report)
-        else:  # the organisms below the bounds, the sealed forecast, then the rest
-            before = [p for p in planned if is_before(sweep.forecast, p.trial)]
-            after = [p for p in planned if not is_before(sweep.forecast, p.trial)]
-            first = {p.trial.trial_id for p in before}
-            # A run split by the seal is handed over at its last budget before it, and goes on after it.
-            handed = hand_over_points([p.trial for p in before], [p.trial for p in after])
-            _drive(sweep, [p for p in todo if p.trial.trial_id in first], executor, heartbeat, emit, report, handed)
-            try:
-                path, written = seal(sweep.forecast, sweep_dir.path, before, after)
-                emit("sealed", None, f"{path} ({'sealed now' if written else 'kept: it was sealed before'})")
-            except ForecastError as exc:  # e.g. every organism below the bounds failed: recorded, and the sweep goes on
-                why = f"no forecast could be sealed from the organisms below the bounds: {exc}"
-                sweep_dir.log_forecast({"created": timestamp(), "refused": why})
-                emit("seal_failed", None, why + f" (recorded in {sweep_dir.forecast_log}; the organisms above the "
-                     "bounds are trained without a forecast — a rerun tries the seal again)")  # fmt: skip
-            if not stop_after_seal:
-                rest = [p for p in todo if p.trial.trial_id not in first]
-                goes_on = resumes([(p.trial, p.run_dir) for p in before], [p.trial for p in rest])
-                _drive(sweep, rest, executor, heartbeat, emit, report, resume=goes_on)
+        for i, phase in enumerate(phases):
+            earlier = [p for ph in phases[:i] for p in ph.trials]
+            later = [p.trial for ph in phases[i + 1 :] for p in ph.trials]
+            mine = [p for p in phase.trials if p.trial.trial_id in todo]
+            # A training run split by a seal is handed over at its last budget before it, and goes on after it.
+            handed = hand_over_points([p.trial for p in phase.trials], later)
+            goes_on = resumes([(p.trial, p.run_dir) for p in earlier], [p.trial for p in mine]) if earlier else None
+            drive(sweep, mine, executor, heartbeat, emit, report, handed, resume=goes_on)
+            if phase.bounds is None:
+                break
+            _seal(sweep, sweep_dir, phase.index, [p for ph in phases[: i + 1] for p in ph.trials],
+                  [p for ph in phases[i + 1 :] for p in ph.trials], emit)  # fmt: skip
+            if until_seal == phase.index:
+                break
     finally:
         heartbeat.stop()
     return report
 
 
-def _drive(
-    sweep: SweepSpec,
-    todo: list[PlannedTrial],
-    executor: Any,
-    heartbeat: Heartbeat,
-    emit: Event,
-    report: SweepReport,
-    hand_over: frozenset[str] = frozenset(),
-    resume: dict[str, Resume] | None = None,
-) -> None:
-    """Claim, run, finalize and retry until every trial is done, failed for good, or finished by another sweep."""
-    by_id = {p.trial.trial_id: p for p in todo}
-    queue = list(todo)
-    waiting: dict[str, PlannedTrial] = {}
-    first_round = True
-    while queue or waiting:
-        claims: dict[str, Claim] = {}
-        for p in queue:
-            claim = try_claim(p.run_dir.path)
-            if claim is None:
-                waiting[p.trial.trial_id] = p
-                emit("waiting", p, None)
-            else:
-                claims[p.trial.trial_id] = claim
-                heartbeat.add(claim)
-        # Populations in the first round; a trial that failed is retried alone.
-        trials = [by_id[tid].trial for tid in claims]
-        units = units_of(trials, singletons=not first_round, hand_over=hand_over, resume=resume)
-        first_round = False
-        rnd = _Round(by_id, claims, heartbeat, sweep.retries, emit, report, waiting)
-        try:
-            for result in executor.run(units, rnd.start, early=rnd.early):
-                rnd.record(result)
-        except SandboxUnavailable as exc:
-            rnd.abort(exc)
-            raise
-        finally:
-            rnd.release()
-        queue = rnd.retry + _poll_waiting(waiting, sweep.retries, emit, report)
-        if waiting and not queue:
-            time.sleep(WAIT_POLL)
-
-
-class _Round:
-    """One round of the driver: the claimed trials' statuses, and their outcomes as they come (from any thread)."""
-
-    def __init__(
-        self,
-        by_id: dict[str, PlannedTrial],
-        claims: dict[str, Claim],
-        heartbeat: Heartbeat,
-        retries: int,
-        emit: Event,
-        report: SweepReport,
-        waiting: dict[str, PlannedTrial],
-    ) -> None:
-        self.by_id, self.claims, self.heartbeat, self.retries = by_id, claims, heartbeat, retries
-        self.emit, self.report, self.waiting = emit, report, waiting
-        self.statuses: dict[str, Status] = {}
-        self.retry: list[PlannedTrial] = []
-        self.lock = threading.Lock()
-
-    def start(self, unit: Unit) -> None:
-        """A unit is starting: its trials are running, one more attempt each."""
-        for job in unit.jobs:
-            p = self.by_id[job.trial.trial_id]
-            status = begin(p.run_dir, job.trial)
-            with self.lock:
-                self.statuses[job.trial.trial_id] = status
-                self.emit("start", p, None)
-
-    def early(self, unit: Unit, tid: str, staged: StagedTrial, sandbox: dict[str, Any]) -> None:
-        """An organism finished before its unit: record it now (a kill of the sweep will not lose it)."""
-        job = next(j for j in unit.jobs if j.trial.trial_id == tid)
-        note = "recorded when the worker reported the organism complete; the unit's sandbox record follows at its end"
-        provisional = UnitResult(unit, {tid: staged}, {**sandbox, "reason": "ok"}, {"time": timestamp(), "note": note})
-        self._finalize(job, provisional)
-
-    def record(self, result: UnitResult) -> None:
-        """A unit ended: record its trials (those not recorded early), and complete the early ones' records."""
-        for job in result.unit.jobs:
-            tid = job.trial.trial_id
-            if tid in result.early:
-                complete_early(self.by_id[tid].run_dir, job.trial, result)
-            else:
-                self._finalize(job, result)
-
-    def _finalize(self, job: Job, result: UnitResult) -> None:
-        tid = job.trial.trial_id
-        p = self.by_id[tid]
-        with self.lock:
-            status, claim = self.statuses[tid], self.claims.get(tid)
-        if claim is None:  # recorded already (or never claimed by this round): an organism is recorded once
-            return
-        outcome = finalize(p.run_dir, job, result.unit, result, status, claim)
-        with self.lock:
-            claim = self.claims.pop(tid, None)
-            if claim is not None:
-                self.heartbeat.discard(claim)
-                claim.release()
-            if outcome.state == "done":
-                self.report.done += 1
-                self.report.outcomes.append(outcome)
-                self.emit("done", p, result.node)
-            elif outcome.reason == "claim_lost":  # another sweep took the trial over: wait for it
-                self.waiting[tid] = p
-                self.emit("waiting", p, None)
-            elif status.attempts <= self.retries:
-                self.emit("retry", p, outcome.reason)
-                self.retry.append(PlannedTrial(p.spec, p.trial, p.run_dir, p.run_dir.status()))
-            else:
-                self.report.failed += 1
-                self.report.outcomes.append(outcome)
-                detail = f"{outcome.reason}: {outcome.detail[:300]}" if outcome.detail else outcome.reason
-                self.emit("failed", p, detail)
-
-    def abort(self, exc: Exception) -> None:
-        """The sandbox could not be set up: trials started but never finished ran nothing."""
-        for tid in list(self.claims):
-            if tid in self.statuses:
-                update = {"state": "failed", "reason": "setup_failed", "error": str(exc)[:1000]}
-                self.by_id[tid].run_dir.write_status(self.statuses[tid].model_copy(update=update))
-
-    def release(self) -> None:
-        """Release every claim still held."""
-        with self.lock:
-            for claim in self.claims.values():
-                self.heartbeat.discard(claim)
-                claim.release()
-            self.claims.clear()
-
-
-def _poll_waiting(
-    waiting: dict[str, PlannedTrial], retries: int, emit: Event, report: SweepReport
-) -> list[PlannedTrial]:
-    """Trials another sweep held: count the ones it finished, take back the ones it dropped."""
-    back = []
-    for tid, p in list(waiting.items()):
-        if held_by_a_live_owner(p.run_dir.path):  # a dead owner's claim is taken over: the trial is run again
-            continue
-        try:
-            status = p.run_dir.status()
-        except RunDirError as exc:
-            waiting.pop(tid)
-            report.failed += 1
-            emit("failed", p, str(exc))
-            continue
-        waiting.pop(tid)
-        if status.state == "done":
-            report.done += 1
-            report.waited += 1
-            emit("done", p, "finished by another sweep")
-        elif status.state == "failed" and status.attempts > retries:
-            report.failed += 1
-            emit("failed", p, status.reason)
-        else:
-            back.append(PlannedTrial(p.spec, p.trial, p.run_dir, status))
-    return back
+def _seal(sweep: SweepSpec, sweep_dir: SweepDir, k: int, before: list, after: list, emit: Event) -> None:
+    """Make seal ``k`` from the organisms ``before`` (unless made already); a refusal is recorded, not raised."""
+    assert sweep.forecast is not None
+    try:
+        path, written = seal(sweep.forecast, sweep_dir.path, k, before, after)
+        emit("sealed", None, f"seal {k}: {path} ({'sealed now' if written else 'kept: it was sealed before'})")
+    except ForecastError as exc:  # e.g. every organism below the level failed: recorded, and the sweep goes on
+        why = f"seal {k}: no forecast could be sealed from the organisms at or below its level: {exc}"
+        sweep_dir.log_forecast({"created": timestamp(), "seal": k, "refused": why})
+        emit("seal_failed", None, why + f" (recorded in {sweep_dir.forecast_log}; the organisms above it are "
+             "trained without this forecast — a rerun tries the seal again)")  # fmt: skip

@@ -121,6 +121,12 @@ class ScaleSpec(_Model):
     timesteps: int | StepsRange | None = Field(
         None, description="Training timesteps: a value, or a range as a second scale axis (default: defaults.yaml)."
     )
+    max_compute: float | None = Field(
+        None,
+        gt=0,
+        description="Cells whose training compute (FLOPs, the project's formula) exceeds this are not planned: "
+        "a triangular grid, large networks trained for fewer steps; the plan and the report show it as the edge.",
+    )
     lr_rule: LrRule = Field(
         "constant",
         description="Learning rate per width: constant, inverse_width (base·min(1, 16/width), μP-style) or "
@@ -169,31 +175,79 @@ class ExecutorSpec(_Model):
         return self
 
 
-class ForecastSpec(_Model):
-    """A sealed forecast inside the sweep: the organisms below the bounds are trained first, then it is sealed."""
+#: Most seal levels of one sweep.
+MAX_SEALS = 16
+#: The bounds a seal level can set, in the order they are printed.
+SEAL_BOUNDS = ("params", "timesteps", "compute")
 
-    params: int | None = Field(
-        None, gt=0, description="Organisms of at most this many parameters are trained before the forecast."
+
+class ForecastSpec(_Model):
+    """Sealed forecasts inside the sweep, at one or several levels.
+
+    The organisms at or below a level are trained first, then its forecast is sealed, then the
+    sweep trains on to the next level. A bound given as a list sets one level per entry (several
+    lists must have the same length; a single value applies to every level), e.g.
+    ``{compute: [1e9, 1e10, 1e11]}``.
+    """
+
+    params: int | list[int] | None = Field(
+        None, description="Organisms of at most this many parameters are trained before the seal (one per level)."
     )
-    timesteps: int | None = Field(
+    timesteps: int | list[int] | None = Field(
         None,
-        gt=0,
         description="... and of at most this many training timesteps (a population's training run cut here goes "
         "on after the seal from its state at the cut, not from zero).",
+    )
+    compute: float | list[float] | None = Field(
+        None,
+        description="... and of at most this much training compute (FLOPs, the project's formula; docs/analysis.md)"
+        ": a list such as [1e9, 1e10, 1e11] seals one forecast per level, in order.",
     )
     tau: float = Field(0.5, gt=0, lt=1, description="Danger level of the forecast behaviour.")
 
     @model_validator(mode="after")
     def _bounded(self) -> ForecastSpec:
-        if self.params is None and self.timesteps is None:
-            raise ValueError("give `params` and/or `timesteps`: the bound below which organisms come first")
+        given = {k: getattr(self, k) for k in SEAL_BOUNDS if getattr(self, k) is not None}
+        if not given:
+            raise ValueError("give `params`, `timesteps` and/or `compute`: the bound below which organisms come first")
+        lengths = {k: len(v) for k, v in given.items() if isinstance(v, list)}
+        if any(n == 0 or n > MAX_SEALS for n in lengths.values()):
+            raise ValueError(f"a list of seal levels holds 1 to {MAX_SEALS} values, got {lengths}")
+        if len(set(lengths.values())) > 1:
+            raise ValueError(f"lists of seal levels must have the same length, got {lengths}")
+        for k, v in given.items():
+            values = v if isinstance(v, list) else [v]
+            if any(not x > 0 for x in values):
+                raise ValueError(f"`{k}` must be positive, got {v}")
+            if any(b <= a for a, b in itertools.pairwise(values)):
+                raise ValueError(f"`{k}`: seal levels must increase, got {v}")
         return self
 
-    def before(self, params: int, timesteps: int) -> bool:
-        """Whether an organism of this size and budget is trained before the forecast is sealed."""
-        return (self.params is None or params <= self.params) and (
-            self.timesteps is None or timesteps <= self.timesteps
-        )
+    def levels(self) -> list[dict[str, float]]:
+        """Each seal's bounds, in order (a bound not given is absent)."""
+        n = max((len(v) for k in SEAL_BOUNDS if isinstance(v := getattr(self, k), list)), default=1)
+        out: list[dict[str, float]] = [{} for _ in range(n)]
+        for k in SEAL_BOUNDS:
+            v = getattr(self, k)
+            if v is not None:
+                for i in range(n):
+                    out[i][k] = float(v[i] if isinstance(v, list) else v)
+        return out
+
+    def before(self, params: int, timesteps: int, compute: float = 0.0, level: int = 0) -> bool:
+        """Whether an organism of this size, budget and compute is trained before seal ``level`` (0-based)."""
+        return within(self.levels()[level], params, timesteps, compute)
+
+
+def within(bounds: dict[str, float], params: float, timesteps: float, compute: float) -> bool:
+    """Whether an organism lies at or below a seal level's bounds."""
+    values = {"params": params, "timesteps": timesteps, "compute": compute}
+    return all(values[k] <= v for k, v in bounds.items())
+
+
+def describe_level(bounds: dict[str, float]) -> str:
+    """A seal level as text, e.g. ``compute ≤ 1e+10``."""
+    return ", ".join(f"{k} ≤ {v:.3g}" if k == "compute" else f"{k} ≤ {v:,.0f}" for k, v in bounds.items())
 
 
 class SweepSpec(_Model):
@@ -220,8 +274,8 @@ class SweepSpec(_Model):
     )
     forecast: ForecastSpec | None = Field(
         None,
-        description="Seal a forecast (runs/<sweep>/forecast.json) from the organisms below the bounds before "
-        "the others are trained; the report scores it.",
+        description="Seal forecasts (runs/<sweep>/forecast.json, or forecast-K.json for several levels) from the "
+        "organisms at or below each level before any organism above it is trained; the report scores them.",
     )
 
     @field_validator("seeds")

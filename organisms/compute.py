@@ -69,3 +69,11 @@ def training_flops(algo: str, params: int, timesteps: int, hyperparameters: dict
         batch = float(hyperparameters.get("batch_size", 32)) * float(hyperparameters.get("gradient_steps", 1))
         return 2 * n * t + updates * batch * 8 * n
     raise ValueError(f"no training-compute formula for algorithm {algo!r}")
+
+
+def trial_flops(trial: Any) -> float | None:
+    """Training compute of a resolved trial (None for an algorithm without a formula or odd hyperparameters)."""
+    try:
+        return training_flops(trial.algo, trial.params, trial.timesteps, trial.hyperparameters)
+    except (ValueError, TypeError):
+        return None

@@ -7,6 +7,7 @@
       plan.json         the trials the host planned (``bestiary collect`` reads only these)
       throughput.json   the dry run's measured training rates, for this host
       forecast.json     the sealed forecast, written once (exclusive create) and never rewritten
+      forecast-K.json   with several seal levels: seal K, likewise
       forecasts.jsonl   every forecast made from the sweep's organisms, appended
       results.parquet   the collected table (and .csv, -curves.parquet), report.html beside it
       .staging/         the units' sandboxed working directories, removed after each unit
@@ -74,6 +75,16 @@ class SweepDir:
         """The sealed forecast's file."""
         return self.path / FORECAST
 
+    def seal(self, k: int, of: int) -> Path:
+        """Seal ``k`` (1-based) of ``of``: ``forecast.json`` for a sweep of one seal, else ``forecast-K.json``."""
+        return self.forecast if of == 1 else self.path / f"forecast-{k}.json"
+
+    def seals(self) -> list[Path]:
+        """The seals present, in order (plain files only)."""
+        found = [p for p in self.path.glob("forecast*.json") if p.is_file() and not p.is_symlink()]
+        numbered = sorted((int(p.stem.split("-", 1)[1]), p) for p in found if p.stem.split("-", 1)[-1].isdigit())
+        return ([self.forecast] if self.forecast in found else []) + [p for _, p in numbered]
+
     @property
     def forecast_log(self) -> Path:
         """The log of every forecast made from the sweep's organisms."""
@@ -125,14 +136,15 @@ class SweepDir:
         return [t for t in trials if isinstance(t, str) and "/" not in t and t not in ("", ".", "..")]
 
     # ------------------------------------------------------------------ forecasts
-    def write_forecast(self, doc: dict[str, Any]) -> Path:
-        """Seal a forecast: write it once; an existing one is never overwritten.
+    def write_forecast(self, doc: dict[str, Any], path: Path | None = None) -> Path:
+        """Seal a forecast (at ``path``, one of :meth:`seal`; default the sweep's one): write it once, never over.
 
         Raises:
-            FileExistsError: If the sweep's forecast exists.
+            FileExistsError: If that seal exists.
         """
-        write_new(self.forecast, (json.dumps(doc, indent=1, allow_nan=False) + "\n").encode())
-        return self.forecast
+        path = path or self.forecast
+        write_new(path, (json.dumps(doc, indent=1, allow_nan=False) + "\n").encode())
+        return path
 
     def log_forecast(self, line: dict[str, Any]) -> None:
         """Append one forecast's line to the log (append-only; never rewritten)."""

@@ -34,12 +34,17 @@ def sweep_cmd(
         str | None, typer.Option(help="Write TensorBoard event files of each organism here.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="With --dry-run: print the plan as JSON.")] = False,
-    stop_after_seal: Annotated[
-        bool,
+    until_seal: Annotated[
+        int | None,
         typer.Option(
-            "--stop-after-seal",
-            help="With a `forecast:` section: stop once the forecast is sealed, so it can be committed first.",
+            "--until-seal",
+            min=1,
+            help="With a `forecast:` section: stop right after seal K is made, so it can be exported and "
+            "committed before the organisms above it exist (`bestiary seal export`).",
         ),
+    ] = None,
+    stop_after_seal: Annotated[
+        bool, typer.Option("--stop-after-seal", help="The same as --until-seal 1.", hidden=True)
     ] = False,
 ) -> None:
     """Run a scaling study from a YAML spec; run it again to continue (finished trials are skipped)."""
@@ -59,8 +64,9 @@ def sweep_cmd(
     workers = sweep.executor.workers or os.cpu_count() or 1
     where = f"with {workers} workers" if sweep.executor.kind == "local" else f"at {sweep.executor.address}"
     header = (
-        f"sweep {sweep.name}: {count_trials(sweep)} trials ({', '.join(f'{v} {k}' for k, v in states.items() if v)})"
-        f" → {runs_root / sweep.name}; executor {sweep.executor.kind} {where}"
+        f"sweep {sweep.name}: {len(planned)} trials ({', '.join(f'{v} {k}' for k, v in states.items() if v)})"
+        + _cap_note(sweep, count_trials(sweep) - len(planned))
+        + f" → {runs_root / sweep.name}; executor {sweep.executor.kind} {where}"
     )
     if dry_run:
         _dry_run(sweep, planned, runs_root, workers, header, as_json, options_of(sweep, runs_root))
@@ -68,11 +74,12 @@ def sweep_cmd(
     console.print(Text(header))
     try:
         report = _run_with_progress(
-            sweep, Path(spec_path).read_text(), runs_root, tensorboard, len(planned) - states["done"], stop_after_seal
-        )
+            sweep, Path(spec_path).read_text(), runs_root, tensorboard, len(planned) - states["done"],
+            1 if stop_after_seal and until_seal is None else until_seal,
+        )  # fmt: skip
     except SandboxUnavailable as exc:
         raise fail(f"sandbox unavailable, nothing more was run: {exc}") from exc
-    except (OrganismError, ValueError, OSError) as exc:
+    except (SpecError, OrganismError, ValueError, OSError) as exc:
         raise fail(str(exc)) from exc
     console.print(
         Text(
@@ -84,6 +91,12 @@ def sweep_cmd(
     )
     if report.failed:
         raise typer.Exit(code=1)
+
+
+def _cap_note(sweep: Any, capped: int) -> str:
+    """The compute cap as the grid's edge: how many cells of the full grid lie beyond it."""
+    cap = sweep.scale.max_compute
+    return f"; {capped} cells of the grid lie beyond max_compute {cap:.3g} FLOPs (its edge)" if cap else ""
 
 
 def _dry_run(
@@ -133,7 +146,7 @@ def _dry_run(
 
 
 def _run_with_progress(
-    sweep: Any, text: str, runs_root: Path, tensorboard: str | None, todo: int, stop_after_seal: bool = False
+    sweep: Any, text: str, runs_root: Path, tensorboard: str | None, todo: int, until_seal: int | None = None
 ) -> Any:
     from rich.progress import (
         BarColumn,
@@ -176,7 +189,7 @@ def _run_with_progress(
             progress.update(task, counts=f"done {counts['done']}, failed {counts['failed']}, retried {counts['retry']}")
 
         finished: list[RunDir] = []
-        report = run_sweep(sweep, text, runs_root, on_event, stop_after_seal=stop_after_seal)
+        report = run_sweep(sweep, text, runs_root, on_event, until_seal=until_seal)
     if tensorboard:  # after the sweep, not in the thread that records organisms as they finish
         _tensorboard_events(finished, tensorboard)
     return report

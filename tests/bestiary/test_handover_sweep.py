@@ -15,7 +15,7 @@ name: {name}
 environments:
   - id: bestiary/OffSwitch-v0
 scale:
-  widths: [3, 5]  # runs of two widths share their seeds
+  widths: [3, 4, 5]  # runs of three widths share their seeds (three rungs: the seal can support a trend)
   timesteps: {{min: 2048, max: 8192, rungs: 3}}
 seeds: 2
 trainer: population
@@ -30,7 +30,7 @@ def _sweep(runs: Path, name: str, forecast: str) -> dict[int, list[Path]]:
     text = SPEC.format(name=name, forecast=forecast)
     sweep = parse_sweep(text)
     report = run_sweep(sweep, text, runs)
-    assert report.done == 12 and report.failed == 0
+    assert report.done == 18 and report.failed == 0
     by_budget: dict[int, list[Path]] = {}
     for p in sorted(plan(sweep, runs), key=lambda p: (p.trial.width, p.trial.seed)):
         by_budget.setdefault(p.trial.timesteps, []).append(Path(p.run_dir.path))
@@ -54,9 +54,9 @@ def test_a_run_split_by_the_seal_goes_on_and_makes_the_unsplit_organism(workdir:
     planned = plan(parse_sweep(SPEC.format(name="split", forecast="forecast: {timesteps: 4096}")), workdir / "runs")
     before = [(p.trial, p.run_dir) for p in planned if p.trial.timesteps <= 4096]
     after = [p.trial for p in planned if p.trial.timesteps > 4096]
-    assert {r.timesteps for r in resumes(before, after).values()} == {4096} and len(resumes(before, after)) == 4
+    assert {r.timesteps for r in resumes(before, after).values()} == {4096} and len(resumes(before, after)) == 6
     (split[4096][0] / HANDOVER).write_bytes(b"changed")
-    assert len(resumes(before, after)) == 3
+    assert len(resumes(before, after)) == 5
 
 
 def test_a_handover_that_is_not_the_recorded_organism_is_refused_and_recorded(workdir: Path) -> None:
@@ -66,7 +66,7 @@ def test_a_handover_that_is_not_the_recorded_organism_is_refused_and_recorded(wo
 
     text = SPEC.format(name="forged", forecast="forecast: {timesteps: 4096}")
     sweep = parse_sweep(text)
-    run_sweep(sweep, text, workdir / "runs", stop_after_seal=True)
+    run_sweep(sweep, text, workdir / "runs", until_seal=1)
     x = next(p for p in plan(sweep, workdir / "runs") if p.trial.timesteps == 4096).run_dir.path
     honest = (x / HANDOVER).read_bytes()
     header = json.loads(honest[8 : 8 + int.from_bytes(honest[:8], "little")])

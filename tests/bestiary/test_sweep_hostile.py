@@ -40,10 +40,11 @@ def test_a_seal_that_cannot_be_made_is_recorded_and_the_sweep_goes_on(
 ) -> None:
     failing = "import sys; sys.exit(3)"  # every organism fails: nothing to forecast from
     monkeypatch.setattr(S, "worker_command", lambda unit, unit_dir: (sys.executable, "-c", failing, str(unit_dir)))
-    text = SPEC.format(name="noseal", extra="forecast: {timesteps: 1024}")
+    # Three widths: the seal's organisms could support a trend (the plan refuses a seal that could not).
+    text = SPEC.format(name="noseal", extra="forecast: {timesteps: 1024}").replace("widths: [3]", "widths: [3, 4, 5]")
     events: list[tuple[str, object]] = []
     report = run_sweep(parse_sweep(text), text, workdir / "runs", lambda k, p, d: events.append((k, d)))
-    assert report.failed == 2 and report.done == 0
+    assert report.failed == 6 and report.done == 0
     refused = [d for k, d in events if k == "seal_failed"]
     assert len(refused) == 1 and "no finished organism" in str(refused[0])
     sweep_dir = SweepDir(workdir / "runs" / "noseal")
