@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import math
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +34,7 @@ from bestiary.analysis.report_sections import (
     two_axis_section,
 )
 from bestiary.analysis.schema import PROBE_CONDITION
-from bestiary.analysis.scoring import score, scores_frame
-from bestiary.analysis.sealed import ForecastError
+from bestiary.analysis.seals import Seal, as_seals, error_lead_figure, lead_rows, lead_table, score_seals
 from bestiary.analysis.table import CONTRACT_COLUMNS
 from bestiary.analysis.trends import Emergence
 from bestiary.analysis.two_axis import analyse_two_axis, thresholds_rows
@@ -180,7 +180,7 @@ def build_report(
     provenance: dict[str, Any] | None = None,
     title: str = "Bestiary scaling report",
     curves: pd.DataFrame | None = None,
-    forecast: dict[str, Any] | None = None,
+    forecast: dict[str, Any] | Sequence[Seal] | None = None,
 ) -> dict[str, Path]:
     """Write the report and its companions.
 
@@ -194,7 +194,8 @@ def build_report(
         provenance: Sweep spec text, package versions, per-organism sandbox status.
         title: Report title.
         curves: Training curves (``bestiary collect``'s ``-curves.parquet``), for the curves figures.
-        forecast: A sealed forecast to score against the table (``forecast.json``).
+        forecast: Sealed forecasts to score against the table: one (``forecast.json``'s content) or several
+            (:class:`~bestiary.analysis.seals.Seal`, e.g. a study's seals in order, with their provenance notes).
 
     Returns:
         Paths of the files written.
@@ -220,7 +221,7 @@ def _build(
     prov: dict[str, Any],
     title: str,
     curves: pd.DataFrame | None,
-    forecast: dict[str, Any] | None,
+    forecast: dict[str, Any] | Sequence[Seal] | None,
 ) -> dict[str, Path]:
     df = table.copy()
     if x == "compute" and ("compute" not in df or df["compute"].isna().any()):
@@ -228,12 +229,8 @@ def _build(
     out.parent.mkdir(parents=True, exist_ok=True)
     variants = analyse(df, x, tau, precursor, n_boot)
     two_axis = analyse_two_axis(df, tau, n_boot) if x == "params" else []
-    scored, forecast_error = None, None
-    if forecast is not None:
-        try:
-            scored = scores_frame(score(forecast, df))
-        except ForecastError as exc:
-            forecast_error = str(exc)
+    seals = score_seals(as_seals(forecast), df)
+    leads = lead_rows(seals, df)
     # Every figure is described first and drawn at once, in parallel (analysis/figure_jobs.py).
     jobs: dict[tuple[int, str], FigureJob] = {}
     extras = []
@@ -251,6 +248,8 @@ def _build(
         extras.append(organism_section(va, df, curves, x))
         jobs.update({(i, k): job for k, job in va.figures.items()})
     jobs[(-1, "overview")] = FigureJob(overview_figure, (variants, x))
+    if not leads.empty:
+        jobs[(-1, "leads")] = FigureJob(error_lead_figure, (leads,))
     for j, ta in enumerate(two_axis):
         jobs[(-2 - j, "surface")] = FigureJob(plots_scale.surface_figure, (f"{ta.label}: emergence over two axes", ta))
     drawn = render(jobs)
@@ -311,7 +310,7 @@ def _build(
         summary=table_html(summary),
         overview=img(overview, "overview"),
         sections=two_axis_section(two_axis, surfaces)
-        + forecast_section(scored, forecast, forecast_error)
+        + forecast_section(seals, drawn.get((-1, "leads")), leads)
         + ("".join(sections) or "<p>No finished trials to analyse.</p>"),
         status=table_html(status["rows"]),
         status_line=html.escape(status["line"]),
@@ -324,10 +323,11 @@ def _build(
     extra_md = ""
     if two_axis:
         extra_md += "\n## Two scale axes\n\n" + _markdown_table(thresholds_rows(two_axis))
-    if scored is not None:
-        extra_md += "\n## Sealed forecast, scored\n\n" + _markdown_table(forecast_summary(scored))
-    elif forecast_error:
-        extra_md += f"\n## Sealed forecast\n\nNot scored: {forecast_error}\n"
+    for s in seals:
+        scored = _markdown_table(forecast_summary(s.scores)) if s.scores is not None else f"Not scored: {s.error}\n"
+        extra_md += f"\n## Sealed forecast, scored: {s.label}\n\n" + "".join(f"{n}\n\n" for n in s.notes) + scored
+    if len(seals) > 1:
+        extra_md += "\n## Forecast error against lead\n\n" + _markdown_table(lead_table(leads))
     md.write_text(f"# {title}\n\n{method}\n\n{_markdown_table(summary)}{extra_md}\n{status['line']}\n")
     return {"html": out, "fits": fits_path, "summary": md, "overview": overview_path}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -13,6 +14,7 @@ from bestiary.analysis.figure_jobs import FigureJob
 from bestiary.analysis.mixture import rise_together, sudden_verdict
 from bestiary.analysis.pipeline import VariantAnalysis
 from bestiary.analysis.schema import PROBE_CONDITION
+from bestiary.analysis.seals import Seal, lead_table, seal_head
 from bestiary.analysis.two_axis import TwoAxis, thresholds_rows
 
 
@@ -216,39 +218,31 @@ def two_axis_section(analyses: list[TwoAxis], surfaces: list[bytes]) -> str:
     )
 
 
-def forecast_section(scores: pd.DataFrame | None, doc: dict[str, Any] | None, error: str | None) -> str:
-    """The sealed forecast, scored against the organisms it did not use."""
-    if doc is None and error is None:
+def forecast_section(seals: Sequence[Seal], lead_figure: bytes | None, leads: pd.DataFrame) -> str:
+    """Every sealed forecast, scored against the organisms it did not use; with several, error against lead."""
+    if not seals:
         return ""
-    if error is not None:
-        return f"<section><h2>Sealed forecast</h2><p>Not scored: {html.escape(error)}</p></section>"
-    assert doc is not None and scores is not None
-    ctx = doc.get("context") or {}
-    head = (
-        f"<p>Sealed {html.escape(str(doc.get('created')))} from {len(doc.get('organisms', {}))} organisms "
-        f"(sha256 {html.escape(str(doc.get('sha256', ''))[:16])}…)"
-        + (
-            f"; organisms below {html.escape(str(ctx.get('sealed_below')))} first, "
-            f"{ctx.get('organisms_beyond_already_trained', '?')} of the "
-            f"{ctx.get('organisms_beyond_planned', '?')} others already trained when it was sealed"
-            if ctx
-            else ""
-        )
-        + ". Every prediction of a slice that holds an organism it did not use counts: a forecast of emergence "
+    parts = [
+        "<p>Every prediction of a slice that holds an organism the seal did not use counts: a forecast of emergence "
         "inside the grid where none came is a false alarm, a forecast of “not reached” where it came a missed "
         "emergence, each with the least error it can have (≥: the distance to the largest scale trained). "
         "The truth is the emergence fitted on every organism of the slice, and only where its rungs bracket it.</p>"
-    )
-    if doc.get("hindsight"):
-        head += f"<p><b>Hindsight:</b> {html.escape(str(doc['hindsight']))}</p>"
-    summary = forecast_summary(scores)
-    detail = forecast_detail_rows(scores)
-    kinds = ", ".join(f"{k}: {v}" for k, v in scores.kind.value_counts().sort_index().items())
-    return (
-        "<section><h2>Sealed forecast, scored</h2>"
-        + head
-        + table_html(summary)
-        + f"<p>Predictions by kind: {html.escape(kinds)}.</p>"
-        + table_html(detail)
-        + "</section>"
-    )
+    ]
+    for s in seals:
+        parts.append(f"<h3>{html.escape(s.label)}</h3>" + seal_head(s))
+        if s.scores is None:
+            parts.append(f"<p>Not scored: {html.escape(s.error or 'no scores')}</p>")
+            continue
+        kinds = ", ".join(f"{k}: {v}" for k, v in s.scores.kind.value_counts().sort_index().items())
+        parts.append(table_html(forecast_summary(s.scores)) + f"<p>Predictions by kind: {html.escape(kinds)}.</p>")
+        parts.append(f"<details><summary>every prediction of {html.escape(s.label)}</summary>"
+                     + table_html(forecast_detail_rows(s.scores)) + "</details>")  # fmt: skip
+    if len(seals) > 1 or lead_figure is not None:
+        parts.append(
+            "<h3>Forecast error against lead</h3><p>Each scored prediction whose truth lies within the data: its "
+            "error (forecast − truth, decades, bars: its interval) against its lead — the decades of training "
+            "compute from the largest the seal saw of that environment to where the behaviour emerged. The band is "
+            "×2.</p>" + (img(lead_figure, "forecast error against lead") if lead_figure else "<p>(nothing to plot)</p>")
+            + table_html(lead_table(leads))
+        )  # fmt: skip
+    return "<section><h2>Sealed forecasts, scored</h2>" + "".join(parts) + "</section>"

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -263,3 +264,48 @@ def curves_of(source: Path | str) -> pd.DataFrame | None:
         return collect_curves(src)
     path = curves_path(src)
     return pd.read_parquet(path) if path.is_file() else None
+
+
+class MergeConflict(ValueError):
+    """Tables that cannot be merged: one trial with other results, or one organism under two trial ids."""
+
+
+def merge_tables(tables: Sequence[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
+    """One results table from several (phases, machines): each trial once, its finished record preferred.
+
+    A trial present in several tables must have the same results in each where it is done
+    (otherwise it is a conflict); a trial done in one table and unfinished in another is taken as
+    done; the same organism (content identity) under two trial ids is a duplicate.
+
+    Args:
+        tables: ``(where it came from, table)`` pairs.
+
+    Raises:
+        MergeConflict: Naming the trial and the two sources.
+    """
+    from bestiary.analysis.sealed import organism_hashes
+
+    chosen: dict[str, tuple[str, pd.DataFrame, str | None]] = {}
+    for source, df in tables:
+        hashes = organism_hashes(df) if not df.empty else {}
+        for tid, rows in df.groupby(df.trial_id.astype(str), sort=True):
+            have = chosen.get(tid)
+            mine = hashes.get(tid)
+            if have is not None and have[2] is not None and mine is not None and have[2] != mine:
+                raise MergeConflict(f"trial {tid} has other results in {source} than in {have[0]}: the tables "
+                                    "disagree about one organism (a changed environment or a tampered copy); "
+                                    "merge only tables of the same code")  # fmt: skip
+            if have is None or (have[2] is None and mine is not None):
+                chosen[tid] = (source, rows, mine)
+    out = pd.concat([rows for _, rows, _ in chosen.values()], ignore_index=True) if chosen else tables[0][1]
+    content = out[out.status == "done"].groupby("organism_sha256").trial_id.unique() if "organism_sha256" in out else {}
+    twice = {str(c): list(t) for c, t in dict(content).items() if len(t) > 1}
+    if twice:
+        content_id, ids = next(iter(twice.items()))
+        listed = ", ".join(ids[:3])
+        raise MergeConflict(f"one organism ({content_id[:16]}…) appears under {len(ids)} trial ids ({listed}): "
+                            "a copy is not another organism")  # fmt: skip
+    out = out.sort_values(["trial_id", "condition", "metric"], kind="stable").reset_index(drop=True)
+    for col in ("successes", "trials"):
+        out[col] = out[col].astype("Int64")
+    return out

@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from bestiary.analysis.schema import COLUMNS, EXTRA_COLUMNS
+from bestiary.git_record import first_commit, git, repository
 from bestiary.organisms.sweepdir import SweepDir
 from bestiary.sweep_spec import ForecastSpec
 
@@ -54,26 +55,16 @@ def seal_status(path: Path) -> str:
     Returns a sentence: sealed by the commit that added it (and unchanged since), changed since
     that commit, or unsealed (not in a repository, or never committed).
     """
-    import subprocess
-
-    def git(*args: str) -> str | None:
-        try:
-            out = subprocess.run(["git", "-C", str(path.parent.resolve()), *args], capture_output=True, text=True,
-                                 timeout=30, check=False)  # fmt: skip
-        except (OSError, subprocess.SubprocessError):
-            return None
-        return out.stdout.strip() if out.returncode == 0 else None
-
-    if git("rev-parse", "--show-toplevel") is None:
+    if repository(path) is None:
         return (
             "unsealed: the forecast is not in a git repository, so nothing its maker cannot rewrite records when "
             "it was made (commit it before training the organisms it forecasts)"
         )
-    added = git("log", "--diff-filter=A", "--format=%H %cI", "--", path.name)
-    if not added:
+    added = first_commit(path)
+    if added is None:
         return "unsealed: the forecast was never committed (commit it before training the organisms it forecasts)"
-    commit, when = added.splitlines()[-1].split(" ", 1)
-    committed = git("show", f"{commit}:./{path.name}")
+    commit, when = added
+    committed = git(path, "show", f"{commit}:./{path.name}")
     if committed is None or committed != path.read_text().strip():
         return f"changed since commit {commit[:10]} ({when}) added it: the committed version is the sealed one"
     return f"sealed by commit {commit[:10]} ({when}); the organisms it is scored on must be committed after it"

@@ -79,11 +79,11 @@ class SweepDir:
         """Seal ``k`` (1-based) of ``of``: ``forecast.json`` for a sweep of one seal, else ``forecast-K.json``."""
         return self.forecast if of == 1 else self.path / f"forecast-{k}.json"
 
-    def seals(self) -> list[Path]:
-        """The seals present, in order (plain files only)."""
+    def seals(self) -> list[tuple[int, Path]]:
+        """The seals present, as ``(k, path)`` in order (plain files only; ``forecast.json`` is seal 1)."""
         found = [p for p in self.path.glob("forecast*.json") if p.is_file() and not p.is_symlink()]
         numbered = sorted((int(p.stem.split("-", 1)[1]), p) for p in found if p.stem.split("-", 1)[-1].isdigit())
-        return ([self.forecast] if self.forecast in found else []) + [p for _, p in numbered]
+        return ([(1, self.forecast)] if self.forecast in found else []) + numbered
 
     @property
     def forecast_log(self) -> Path:

@@ -90,9 +90,11 @@ def score_cmd(
     detail = forecast_detail_rows(table)
     if detail:
         print_table("scored forecasts", list(detail[0]), [list(r.values()) for r in detail])
+    from bestiary.git_record import order_status
     from bestiary.sealing import forecast_log_note, seal_status
 
     say(f"seal: {seal_status(Path(forecast))}")
+    say(f"order: {order_status(Path(forecast), Path(source))}")
     note = forecast_log_note(Path(source) if Path(source).is_dir() else Path(forecast).parent)
     if note:
         say(f"forecast log: {note}")
@@ -104,3 +106,27 @@ def score_cmd(
                     [list(r.values()) for r in summary])  # fmt: skip
     skipped = table.kind.value_counts().to_dict()
     say("predictions by kind: " + ", ".join(f"{k} {v}" for k, v in sorted(skipped.items())))
+
+
+seal_app = typer.Typer(no_args_is_help=True, help="A sweep's seals: export one into the repository to be committed.")
+
+
+@seal_app.command("export")
+def seal_export_cmd(
+    runs: Annotated[str, typer.Argument(help="The sweep's directory (runs/<sweep>).")],
+    k: Annotated[int, typer.Argument(min=1, help="The seal (1 for the first level).")],
+    folder: Annotated[str, typer.Argument(help="Where to write it, e.g. docs/results/<study>/seal-1 (commit it).")],
+) -> None:
+    """Write seal K with the exact table it was made from into FOLDER, to commit before training on."""
+    from bestiary.analysis.sealed import ForecastError
+    from bestiary.seal_export import export_seal
+
+    try:
+        done = export_seal(Path(runs), k, Path(folder))
+    except (ForecastError, FileNotFoundError, OSError) as exc:
+        raise fail(f"seal {k} not exported: {exc}") from exc
+    if not done.written:
+        say(f"{folder}: seal {k} was exported there before (the same bytes); nothing written")
+        return
+    say(f"seal {k} → " + ", ".join(str(p) for p in done.files))
+    say(f"commit it now, before training past it: git add {folder} && git commit -m 'seal {k}'")

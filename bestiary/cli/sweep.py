@@ -208,21 +208,32 @@ def _tensorboard_events(run_dirs: list[Any], out_dir: str) -> None:
 
 @app.command("collect")
 def collect_cmd(
-    runs_dir: Annotated[
-        str, typer.Argument(help="A sweep's directory (runs/<sweep>), a parent of several, or a run directory.")
+    sources: Annotated[
+        list[str],
+        typer.Argument(
+            help="A sweep's directory (runs/<sweep>), a parent of several, or a run directory; several sources "
+            "(directories or results tables of other phases or machines) are merged, each trial once."
+        ),
     ],
     out: Annotated[
-        str | None, typer.Option(help="Output stem (default RUNS_DIR/results): writes .parquet and .csv.")
+        str | None, typer.Option(help="Output stem (default: the first source's results): writes .parquet and .csv.")
     ] = None,
 ) -> None:
     """Collect the planned trials' verified results into the results table (Contract 3), as parquet and CSV."""
-    from bestiary.collect import collect, collect_curves, write_results
+    from bestiary.collect import MergeConflict, collect_curves, merge_tables, table_of, write_results
     from bestiary.organisms.sweepdir import SweepDir
 
+    first = Path(sources[0])
+    if len(sources) > 1 and out is None:
+        raise fail("several sources are merged into a new table: give its stem with --out")
     try:
-        df = collect(runs_dir)
-        paths = write_results(df, Path(out) if out else SweepDir(runs_dir).results, collect_curves(runs_dir))
-    except (FileNotFoundError, OSError) as exc:
+        tables = [(src, table_of(src)) for src in sources]
+        df = tables[0][1] if len(tables) == 1 else merge_tables(tables)
+        curves = collect_curves(first) if len(sources) == 1 and first.is_dir() else None
+        paths = write_results(df, Path(out) if out else SweepDir(first).results, curves)
+    except MergeConflict as exc:
+        raise fail(f"not merged: {exc}") from exc
+    except (FileNotFoundError, OSError, ValueError) as exc:
         raise fail(str(exc)) from exc
     trials = df.groupby("trial_id")["status"].first() if not df.empty else None
     summary = ", ".join(f"{n} {s}" for s, n in trials.value_counts().items()) if trials is not None else "no trials"
@@ -249,8 +260,11 @@ def report_cmd(
     ] = None,
     n_boot: Annotated[int, typer.Option(min=0, max=10_000, help="Bootstrap draws per fit.")] = 200,
     forecast: Annotated[
-        str | None,
-        typer.Option(help="A sealed forecast to score (default: forecast.json of the sweep's directory, if any)."),
+        list[str] | None,
+        typer.Option(
+            help="A sealed forecast to score, e.g. a committed seal (docs/results/<study>/seal-1/forecast.json); "
+            "repeatable (default: every seal in the sweep's directory)."
+        ),
     ] = None,
 ) -> None:
     """Fit trends, find emergence, backtest forecasts, and write report.html, fits.csv and summary.md."""
@@ -275,7 +289,7 @@ def report_cmd(
         else:
             table = load_results(src)
         curves = curves_of(src)
-        doc = _forecast_of(src, forecast)
+        seals = seals_of(src, forecast or [])
     except (FileNotFoundError, ValueError, OSError) as exc:
         raise fail(str(exc)) from exc
     if table.empty:
@@ -284,7 +298,7 @@ def report_cmd(
     try:
         paths = build_report(
             table, out, x=x, tau=tau, precursor=precursor or DEFAULT_PRECURSOR, n_boot=n_boot, provenance=prov,
-            curves=curves, forecast=doc,
+            curves=curves, forecast=seals,
         )  # fmt: skip
     except OSError as exc:
         raise fail(f"cannot write the report to {out}: {exc.strerror or exc}") from exc
@@ -293,17 +307,27 @@ def report_cmd(
     console.print(Text("report: " + ", ".join(str(p) for p in paths.values())))
 
 
-def _forecast_of(src: Path, given: str | None) -> Any:
-    """The sealed forecast to score: the one given, or ``forecast.json`` beside the runs or the table."""
-    from bestiary.organisms.sweepdir import FORECAST
+def seals_of(src: Path, given: list[str]) -> list[Any]:
+    """The seals to score, with git's record of each: the ones given, or every seal beside the runs or the table."""
+    from bestiary.analysis.seals import Seal
+    from bestiary.git_record import order_status
+    from bestiary.organisms.sweepdir import SweepDir
     from bestiary.sandbox.outputs import MalformedOutputError, parse_json
+    from bestiary.seal_export import MAX_SEAL_BYTES
+    from bestiary.sealing import seal_status
 
-    path = Path(given) if given else (src if src.is_dir() else src.parent) / FORECAST
-    if not path.is_file():
-        if given:
-            raise FileNotFoundError(f"{given} does not exist")
-        return None
-    try:
-        return parse_json(path.read_bytes(), max_bytes=256 * 1024 * 1024)
-    except MalformedOutputError as exc:
-        raise ValueError(f"{path} is not a forecast: {exc}") from exc
+    for g in given:
+        if not Path(g).is_file():
+            raise FileNotFoundError(f"{g} does not exist")
+    found = SweepDir(src if src.is_dir() else src.parent).seals()
+    paths = [(f"seal {i + 1}: {g}", Path(g)) for i, g in enumerate(given)] or [
+        (f"seal {k}" if len(found) > 1 else "sealed forecast", p) for k, p in found
+    ]
+    out = []
+    for label, path in paths:  # parsed with limits here; verified when scored (a tampered seal is reported so)
+        try:
+            doc = parse_json(path.read_bytes(), max_bytes=MAX_SEAL_BYTES)
+        except MalformedOutputError as exc:
+            raise ValueError(f"{path} is not a forecast: {exc}") from exc
+        out.append(Seal(label, doc, [f"seal: {seal_status(path)}", f"order: {order_status(path, src)}"]))
+    return out
