@@ -38,3 +38,26 @@ def test_every_forecast_made_is_logged_so_trying_several_tau_shows(tmp_path: Pat
         log_forecast(tmp_path, {"created": "now", "sha256": "x", "tau": tau, "organisms": {}}, tmp_path / "f.json")
     note = forecast_log_note(tmp_path)
     assert note.startswith("2 forecasts were made") and "0.4" in note and "0.5" in note
+
+
+def test_git_proves_the_order_only_when_the_seal_was_committed_before_the_results(tmp_path: Path) -> None:
+    from bestiary.git_record import order_status
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _git(repo, "init", "-q")
+    seal, results = repo / "seal.json", repo / "results.csv"
+    seal.write_text("{}\n")
+    assert order_status(seal, results).startswith("NOT PROVEN: the seal is not committed")
+    results.write_text("a\n")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "both at once")
+    assert "does not precede" in order_status(seal, results)  # one commit proves no order
+    later = repo / "later.csv"
+    later.write_text("b\n")
+    assert "never committed" in order_status(seal, later)
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "results after")
+    assert order_status(seal, later).startswith("proven: sealed in commit")
+    assert "does not precede" in order_status(later, seal)
+    assert "not a committed file" in order_status(seal, repo)

@@ -70,6 +70,9 @@ def test_a_study_split_by_seals_survives_losing_its_runs(workdir: Path) -> None:
     assert (folder / "forecast.json").read_bytes() == sweep_dir.seal(1, 3).read_bytes()
     _git(repo, "add", ".")
     _git(repo, "commit", "-q", "-m", "seal 1")
+    assert "exported there before" in _cli("seal", "export", str(sweep_dir.path), "1", str(folder))
+    missing = runner.invoke(app, ["seal", "export", str(sweep_dir.path), "2", str(workdir / "s2")])
+    assert missing.exit_code == 2 and "has no seal 2" in missing.output and "--until-seal 2" in missing.output
 
     # The machine is lost: the run directory goes. The sweep rebuilds what is missing and goes on to the end.
     shutil.rmtree(runs)
@@ -80,6 +83,8 @@ def test_a_study_split_by_seals_survives_losing_its_runs(workdir: Path) -> None:
     for k in (2, 3):
         ctx = json.loads(sweep_dir.seal(k, 3).read_text())["context"]
         assert ctx["seal"] == k and ctx["organisms_beyond_already_trained"] == 0
+    other = runner.invoke(app, ["seal", "export", str(sweep_dir.path), "2", str(folder)])
+    assert other.exit_code == 2 and "holds another seal" in other.output  # a seal is never overwritten
 
     # Collect into the repository, commit, and score the committed seal against the committed table.
     _cli("collect", str(sweep_dir.path), "--out", str(repo / "results" / "results"))
