@@ -37,16 +37,22 @@ def test_the_lead_is_counted_in_compute_from_what_the_seal_saw_of_the_environmen
     assert row.signed_error == pytest.approx(-0.2)
     assert (row.error_low, row.error_high) == (pytest.approx(-0.4), pytest.approx(0.1))
     # Along the compute axis the truth is a compute already.
-    compute_axis = Seal("seal 2", {"organisms": {"t0": "h"}}, scores=_scores(axis="compute", at="params 100",
-                                                                             truth_log10=9.0, log10_estimate=9.5))
+    compute_axis = Seal(
+        "seal 2",
+        {"organisms": {"t0": "h"}},
+        scores=_scores(axis="compute", at="params 100", truth_log10=9.0, log10_estimate=9.5),
+    )
     (row,) = lead_rows([compute_axis], df).itertuples()
     assert row.lead_compute_decades == pytest.approx(9.0 - math.log10(KAPPA * 100 * 1e4))
     assert row.signed_error == pytest.approx(0.5)
 
 
 def test_a_truth_beyond_the_data_has_no_lead_and_the_figure_still_draws() -> None:
-    seal = Seal("seal 1", {"organisms": {"t0": "h"}}, scores=_scores(truth_log10=math.nan, outcome="false alarm",
-                                                                     censored=True, error_decades=0.3))
+    seal = Seal(
+        "seal 1",
+        {"organisms": {"t0": "h"}},
+        scores=_scores(truth_log10=math.nan, outcome="false alarm", censored=True, error_decades=0.3),
+    )
     rows = lead_rows([seal], _table())
     assert math.isnan(rows.lead_compute_decades.iloc[0]) and math.isnan(rows.signed_error.iloc[0])
     (summary,) = lead_table(rows)
