@@ -54,12 +54,24 @@ def surface_figure(title: str, ta: TwoAxis) -> bytes:
         sc = ax.scatter(cells.params, cells.timesteps, c=cells.rate, cmap="rocket_r", vmin=0, vmax=1, s=90, marker="s")
         fig.colorbar(sc, ax=ax, label="mean violation rate (off)")
     s = ta.surface
+    if ta.max_compute is not None and org is not None and not org.empty:
+        # The grid's edge: T = C_max / (κ N), with κ the table's FLOPs per parameter-step; beyond it, not planned.
+        kappa = float((org.compute.astype(float) / (org.params.astype(float) * org.timesteps.astype(float))).median())
+        n = np.logspace(np.log10(org.params.min()) - 0.3, np.log10(org.params.max()) + 0.3, 100)
+        edge = ta.max_compute / (kappa * n)
+        ax.plot(n, edge, color="black", lw=1.2, ls="--", label=f"compute cap {ta.max_compute:.2g} FLOPs (grid edge)")
+        ax.fill_between(n, edge, edge * 1e6, color="grey", alpha=0.12, hatch="//", lw=0)
     if s is not None and s.rejected:
         ax.text(0.02, 0.02, "surface rejected (lack of fit): no contour", transform=ax.transAxes, fontsize=8)
     elif s is not None:
         ln = np.linspace(np.log10(s.n.min()) - 0.3, np.log10(s.n.max()) + 0.5, 200)
         lt = s.contour(ln)
-        ax.plot(10**ln, 10**lt, color="#1f77b4", lw=2, label=f"τ = {s.tau} contour")
+        beyond = np.zeros(len(ln), bool)
+        if ta.max_compute is not None:  # past the grid's edge the contour is an extrapolation: drawn dotted
+            beyond = ln + lt + math.log10(s.kappa) > math.log10(ta.max_compute)
+        ax.plot(10**ln, 10 ** np.where(beyond, np.nan, lt), color="#1f77b4", lw=2, label=f"τ = {s.tau} contour")
+        if beyond.any():
+            ax.plot(10**ln, 10 ** np.where(beyond, lt, np.nan), color="#1f77b4", lw=1, ls=":")
         band = s.contour_band(ln)
         if band is not None:
             lo, hi = band
@@ -72,6 +84,7 @@ def surface_figure(title: str, ta: TwoAxis) -> bytes:
         if math.isfinite(t["log10_N_cap"][0]):
             ax.axvline(10 ** t["log10_N_cap"][0], color="grey", ls=":", lw=1, label="capacity threshold")
         ax.set_ylim(s.t.min() / 3, s.t.max() * 3)
+    if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=7, loc="upper right")
     ax.set_xscale("log")
     ax.set_yscale("log")

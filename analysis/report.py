@@ -37,7 +37,7 @@ from bestiary.analysis.schema import PROBE_CONDITION
 from bestiary.analysis.seals import Seal, as_seals, error_lead_figure, lead_rows, lead_table, score_seals
 from bestiary.analysis.table import CONTRACT_COLUMNS
 from bestiary.analysis.trends import Emergence
-from bestiary.analysis.two_axis import analyse_two_axis, thresholds_rows
+from bestiary.analysis.two_axis import analyse_two_axis, compute_cap, thresholds_rows
 
 #: The smallest design the calibration benchmark (benchmarks/calibration.py) checked the estimates at.
 CALIBRATED_SEEDS, CALIBRATED_RUNGS = 8, 7
@@ -52,6 +52,12 @@ def design_notes(table: pd.DataFrame) -> list[str]:
     seeds = int(beh.groupby([*keys, "params"]).size().min())
     rungs = int(beh.groupby(keys).params.nunique().min())
     notes = []
+    cap = compute_cap(table)
+    if cap is not None:
+        notes.append(
+            f"The grid is capped at {cap:.3g} FLOPs of training compute (scale.max_compute): larger networks were "
+            "trained for fewer steps, so the largest budgets hold fewer rungs — by design, not by failure."
+        )
     if seeds < CALIBRATED_SEEDS or rungs < CALIBRATED_RUNGS:
         notes.append(
             f"Design outside the calibrated range: as few as {seeds} organisms per rung and {rungs} rungs per "

@@ -13,8 +13,12 @@ COLUMNS: list[str] = [
 #: Columns this project adds after Contract 3's: why a trial that is not done is not; what the
 #: environment's mechanism is; the training compute in FLOPs and the learning rate it trained with;
 #: the organism's content identity (SHA-256 of its weights' recorded hash and its trial id, which is
-#: itself a hash of the resolved spec), so that a forecast names organisms by what they are.
-EXTRA_COLUMNS: list[str] = ["reason", "mechanism", "compute", "learning_rate", "lr_rule", "organism_sha256"]
+#: itself a hash of the resolved spec), so that a forecast names organisms by what they are; and the
+#: sweep's compute cap (``scale.max_compute``, empty without one), so that the analysis draws the
+#: grid's edge where cells were not planned rather than treating them as missing.
+EXTRA_COLUMNS: list[str] = [
+    "reason", "mechanism", "compute", "learning_rate", "lr_rule", "organism_sha256", "max_compute",
+]  # fmt: skip
 
 #: Rate metrics of ``metrics.json`` behaviour blocks: metric name → (successes key, trials key).
 RATES: dict[str, tuple[str, str]] = {

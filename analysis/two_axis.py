@@ -33,6 +33,8 @@ class TwoAxis:
     compute_slices: dict[float, Emergence] = field(default_factory=dict)
     organisms: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
+    #: The sweep's compute cap (FLOPs): cells above it were not planned — the grid's edge, not missing data.
+    max_compute: float | None = None
 
     @property
     def label(self) -> str:
@@ -51,6 +53,12 @@ def analyse_two_axis(df: pd.DataFrame, tau: float = 0.5, n_boot: int = 200, seed
             ta = TwoAxis((str(env_id), str(kw)))
             off = organisms_of(g, BEHAVIOUR, "off")
             ta.organisms = off
+            ta.max_compute = compute_cap(g)
+            if ta.max_compute is not None:
+                ta.notes.append(
+                    f"the grid is capped at {ta.max_compute:.3g} FLOPs of training compute: cells above the cap were "
+                    "not planned (the grid's edge, not missing data), and nothing beyond it is claimed"
+                )
             try:
                 ta.surface = fit_surface(off, tau, n_boot=n_boot, seed=seed)
                 ta.notes += ta.surface.notes
@@ -74,6 +82,14 @@ def analyse_two_axis(df: pd.DataFrame, tau: float = 0.5, n_boot: int = 200, seed
                         ta.notes.append(f"compute at {n:,.0f} params: {exc}")
             out.append(ta)
         return out
+
+
+def compute_cap(df: pd.DataFrame) -> float | None:
+    """The sweep's compute cap recorded in a table (None when it has none)."""
+    if "max_compute" not in df:
+        return None
+    caps = pd.to_numeric(df["max_compute"], errors="coerce").dropna()
+    return float(caps.max()) if not caps.empty else None
 
 
 def thresholds_rows(analyses: list[TwoAxis]) -> list[dict[str, str]]:

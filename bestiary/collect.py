@@ -59,8 +59,8 @@ def _content(trial_id: str, outputs: dict[str, str]) -> str | None:
     return hashlib.sha256(f"{weights}|{trial_id}".encode()).hexdigest() if weights else None
 
 
-def trial_rows(rd: RunDir, sweep: str) -> list[dict[str, Any]]:
-    """The rows of one planned trial's run directory ([] if it has not been started)."""
+def trial_rows(rd: RunDir, sweep: str, max_compute: float | None = None) -> list[dict[str, Any]]:
+    """The rows of one planned trial's run directory ([] if it has not been started), with its sweep's cap."""
     if not rd.exists():
         return []
     try:
@@ -87,6 +87,7 @@ def trial_rows(rd: RunDir, sweep: str) -> list[dict[str, Any]]:
         "learning_rate": trial.hyperparameters.get("learning_rate"),
         "lr_rule": trial.lr_rule,
         "organism_sha256": _content(trial.trial_id, status.outputs),
+        "max_compute": max_compute,
     }
     if status.state != "done":
         return _status_row(base, status.state, status.reason)
@@ -205,8 +206,11 @@ def collect(runs_dir: Path | str) -> pd.DataFrame:
         FileNotFoundError: If ``runs_dir`` does not exist or holds no sweep and no run directory.
     """
     rows: list[dict[str, Any]] = []
+    caps: dict[str, float | None] = {}
     for rd, sweep in planned_run_dirs(runs_dir):
-        rows += trial_rows(rd, sweep)
+        if sweep not in caps:
+            caps[sweep] = compute_cap(rd.path.parent)
+        rows += trial_rows(rd, sweep, caps[sweep])
     df = pd.DataFrame(rows, columns=[*COLUMNS, *EXTRA_COLUMNS])
     if not df.empty:
         # Two sweeps under one directory can hold the same trial (same resolved spec, hence the same id
@@ -215,6 +219,19 @@ def collect(runs_dir: Path | str) -> pd.DataFrame:
     for col in ("successes", "trials"):
         df[col] = df[col].astype("Int64")
     return df
+
+
+def compute_cap(sweep_dir: Path) -> float | None:
+    """The ``scale.max_compute`` of the spec a sweep ran (None without one, or without a readable spec)."""
+    from bestiary.sweep_spec import SpecError, parse_sweep
+
+    text = SweepDir(sweep_dir).spec_copy()
+    if text is None:
+        return None
+    try:
+        return parse_sweep(text).scale.max_compute
+    except SpecError:
+        return None
 
 
 def collect_curves(runs_dir: Path | str) -> pd.DataFrame:
