@@ -21,8 +21,10 @@ from bestiary.organisms.schemas import OutputError, check_worker
 from bestiary.organisms.staging import run_unit
 from bestiary.organisms.sweepdir import SweepDir
 from bestiary.organisms.unit import Job, SandboxOptions, Unit
+from bestiary.phases import phases_of
 from bestiary.sweep import PlannedTrial
-from bestiary.units import units_of
+from bestiary.sweep_spec import SweepSpec, describe_level
+from bestiary.units import Resume, hand_over_points, units_of
 
 
 @dataclass
@@ -52,14 +54,85 @@ def plan_groups(planned: Sequence[PlannedTrial]) -> list[PlanGroup]:
     return list(groups.values())
 
 
-def units_to_run(planned: Sequence[PlannedTrial]) -> list[Unit]:
-    """The units the sweep would run for its trials not yet done (as its first round groups them)."""
-    return units_of([p.trial for p in planned if p.state != "done"])
+#: Seconds a seal takes per environment variant and training budget it forecasts at (fits and bootstraps;
+#: measured on the quickstart's seals: 1.0 s for 3 variants × 2 budgets, 2.6 s for 3 × 3).
+SEAL_SECONDS_PER_SLICE = 0.3
 
 
-def estimate_seconds(units: Sequence[Unit], workers: int, model: CostModel) -> float:
-    """Wall-clock estimate of running ``units`` on ``workers`` under the cost model."""
-    return makespan([model.unit_seconds(u) for u in units], workers)
+@dataclass
+class PhaseEstimate:
+    """One phase of the sweep as the dry run sees it: what it runs, how long, and the seal that ends it.
+
+    Attributes:
+        index: 1-based.
+        level: The seal level that ends it, as text ("" for the phase after every seal, or a sweep without one).
+        trials: Its trials not yet done.
+        units: The sandboxed processes that train them (runs split by an earlier seal resumed, not retrained).
+        seconds: Wall time of its units on the workers (the next phase waits for the last one: the seal's barrier).
+        seal_seconds: Time of the seal that ends it (0 without one).
+    """
+
+    index: int
+    level: str
+    trials: list[PlannedTrial]
+    units: list[Unit]
+    seconds: float = 0.0
+    seal_seconds: float = 0.0
+
+
+def phase_estimates(sweep: SweepSpec, planned: Sequence[PlannedTrial]) -> list[PhaseEstimate]:
+    """The sweep's phases with the units each would run (times are filled in by :func:`estimate_phases`)."""
+    out = []
+    earlier: list[PlannedTrial] = []
+    phases = phases_of(sweep, planned)
+    for i, phase in enumerate(phases):
+        todo = [p for p in phase.trials if p.state != "done"]
+        # A run whose smaller budgets an earlier phase trained goes on from its handover there.
+        reached: dict[str, int] = {}
+        for p in earlier:
+            if p.trial.trainer == "population":
+                key = run_identity(p.trial)
+                reached[key] = max(reached.get(key, 0), p.trial.timesteps)
+        resume = {p.trial.trial_id: Resume(b"", reached[run_identity(p.trial)]) for p in todo
+                  if run_identity(p.trial) in reached}  # fmt: skip
+        later = [p.trial for ph in phases[i + 1 :] for p in ph.trials]
+        handed = hand_over_points([p.trial for p in phase.trials], later)
+        units = units_of([p.trial for p in todo], hand_over=handed, resume=resume)
+        level = describe_level(phase.bounds) if phase.bounds is not None else ""
+        out.append(PhaseEstimate(phase.index, level, todo, units))
+        earlier += phase.trials
+    return out
+
+
+def estimate_phases(
+    phases: list[PhaseEstimate], workers: int, model: CostModel, planned: Sequence[PlannedTrial],
+    sealed: frozenset[int] = frozenset(),
+) -> float:  # fmt: skip
+    """Fill in each phase's time under the cost model; the sweep's total (phases run one after another).
+
+    Args:
+        phases: From :func:`phase_estimates`.
+        workers: Parallel units.
+        model: The cost model.
+        planned: Every planned trial (a seal forecasts at every budget of the sweep).
+        sealed: Seals already made (they cost nothing more).
+    """
+    slices = {(t.trial.env_id, repr(sorted(t.trial.env_kwargs.items())), t.trial.timesteps) for t in planned}
+    for ph in phases:
+        ph.seconds = makespan([model.unit_seconds(u) for u in ph.units], workers) if ph.units else 0.0
+        if ph.level and ph.index not in sealed:
+            ph.seal_seconds = SEAL_SECONDS_PER_SLICE * len(slices)
+    return sum(ph.seconds + ph.seal_seconds for ph in phases)
+
+
+def environment_seconds(phases: Sequence[PhaseEstimate], model: CostModel) -> dict[str, float]:
+    """Core-seconds of training and evaluation per environment (a unit holds one environment's organisms)."""
+    out: dict[str, float] = {}
+    for ph in phases:
+        for u in ph.units:
+            env = u.jobs[0].trial.env_id
+            out[env] = out.get(env, 0.0) + model.unit_seconds(u)
+    return out
 
 
 def _read_cache(sweep_dir: SweepDir) -> dict[str, float]:

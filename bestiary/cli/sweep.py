@@ -103,18 +103,31 @@ def _dry_run(
     sweep: Any, planned: list, runs_root: Path, workers: int, header: str, as_json: bool, options: Any
 ) -> None:
     from bestiary.organisms.sweepdir import SweepDir
-    from bestiary.planning import estimate_seconds, measured_model, plan_groups, units_to_run
+    from bestiary.planning import environment_seconds, estimate_phases, measured_model, phase_estimates, plan_groups
     from bestiary.sandbox import SandboxUnavailable
 
     groups = plan_groups(planned)
-    units = units_to_run(planned)
+    sweep_dir = SweepDir(runs_root / sweep.name)
+    phases = phase_estimates(sweep, planned)
+    units = [u for ph in phases for u in ph.units]
     try:
-        model, measured = measured_model(units, options, SweepDir(runs_root / sweep.name)) if units else (None, {})
+        model, measured = measured_model(units, options, sweep_dir) if units else (None, {})
     except SandboxUnavailable as exc:
         raise fail(f"sandbox unavailable, the throughput could not be measured: {exc}") from exc
-    minutes = estimate_seconds(units, workers, model) / 60 if model is not None else 0.0
+    seals = len(sweep.forecast.levels()) if sweep.forecast is not None else 0
+    sealed = frozenset(k for k, p in sweep_dir.seals() if k <= seals)
+    total = estimate_phases(phases, workers, model, planned, sealed) if model is not None else 0.0
+    per_env = environment_seconds(phases, model) if model is not None else {}
+    phase_rows = [
+        {"phase": ph.index, "ends with": f"seal {ph.index} ({ph.level})" if ph.level else "—",
+         "trials to run": len(ph.trials), "processes": len(ph.units), "minutes": round(ph.seconds / 60, 2),
+         "seal seconds": round(ph.seal_seconds, 1)}
+        for ph in phases
+    ]  # fmt: skip
     if as_json:
-        print_json({"header": header, "groups": [g.__dict__ for g in groups], "estimated_minutes": minutes})
+        print_json({"header": header, "groups": [g.__dict__ for g in groups], "estimated_minutes": total / 60,
+                    "phases": phase_rows, "environment_core_minutes": {k: v / 60 for k, v in per_env.items()},
+                    "step_seconds": measured})  # fmt: skip
         return
     console.print(Text(header))
     print_table(
@@ -132,6 +145,10 @@ def _dry_run(
             for g in groups
         ],
     )
+    print_table("phases (each waits for the one before: a seal is made before any organism above it exists)",
+                list(phase_rows[0]), [list(map(str, r.values())) for r in phase_rows])  # fmt: skip
+    print_table("per environment (training and evaluation, core-minutes)", ["environment", "core-minutes"],
+                [[env, f"{sec / 60:.2f}"] for env, sec in sorted(per_env.items())])  # fmt: skip
     rates = "; ".join(
         f"{key.split(':')[0]} at {int(key.split(':')[2]):,} parameters, population {key.split(':')[3]}: "
         f"{1e6 * seconds:.1f} µs per organism-step"
@@ -140,7 +157,8 @@ def _dry_run(
     console.print(
         Text(
             f"estimated time for the {sum(p.state != 'done' for p in planned)} trials to run in {len(units)} "
-            f"sandboxed processes: {minutes:.1f} min (training measured in the sandbox here: {rates or 'nothing'})"
+            f"sandboxed processes over {len(phases)} phase(s) on {workers} workers: {total / 60:.1f} min "
+            f"(training measured in the sandbox here: {rates or 'nothing'})"
         )
     )
 
