@@ -120,8 +120,7 @@ def estimate_phases(
     slices = {(t.trial.env_id, repr(sorted(t.trial.env_kwargs.items())), t.trial.timesteps) for t in planned}
     for ph in phases:
         ph.seconds = makespan([model.unit_seconds(u) for u in ph.units], workers) if ph.units else 0.0
-        if ph.level and ph.index not in sealed:
-            ph.seal_seconds = SEAL_SECONDS_PER_SLICE * len(slices)
+        ph.seal_seconds = SEAL_SECONDS_PER_SLICE * len(slices) if ph.level and ph.index not in sealed else 0.0
     return sum(ph.seconds + ph.seal_seconds for ph in phases)
 
 

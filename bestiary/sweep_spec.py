@@ -187,7 +187,7 @@ class ForecastSpec(_Model):
     The organisms at or below a level are trained first, then its forecast is sealed, then the
     sweep trains on to the next level. A bound given as a list sets one level per entry (several
     lists must have the same length; a single value applies to every level), e.g.
-    ``{compute: [1e9, 1e10, 1e11]}``.
+    ``{compute: [1e9, 1e10, 1e11]}``. How to run a study in pieces: docs/studies-in-pieces.md.
     """
 
     params: int | list[int] | None = Field(
