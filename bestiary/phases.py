@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bestiary.organisms.compute import trial_flops
+from bestiary.organisms.sweepdir import SweepDir
+from bestiary.sandbox.outputs import MalformedOutputError, UnsafeOutputError, parse_json, read_output
 from bestiary.sweep_spec import SpecError, SweepSpec, describe_level, within
 
 #: Rungs a logistic trend needs along its axis (the behaviour method's minimum).
@@ -118,12 +120,44 @@ def seal_problems(sweep: SweepSpec, planned: Sequence[Any]) -> list[str]:
     return problems
 
 
-def check_seals(sweep: SweepSpec, planned: Sequence[Any]) -> None:
-    """Refuse a sweep whose seals cannot be made as planned.
+def changed_levels(sweep: SweepSpec, sweep_dir: SweepDir) -> list[str]:
+    """Seals already made in the sweep's directory whose level the spec no longer gives (a sealed level is fixed)."""
+    levels = sweep.forecast.levels() if sweep.forecast is not None else []
+    out = []
+    for k, path in sweep_dir.seals():
+        if len(levels) > 1 and path == sweep_dir.forecast:
+            out.append(f"{path} holds the seal of a one-level forecast, and the spec now has {len(levels)} levels")
+            continue
+        try:
+            doc = parse_json(read_output(path.parent, path.name, 256 * 1024 * 1024))
+        except (OSError, MalformedOutputError, UnsafeOutputError):
+            continue  # unreadable: scoring says so; it does not decide the plan
+        ctx = doc.get("context") if isinstance(doc, dict) else None
+        made = ctx.get("sealed_below") if isinstance(ctx, dict) else None
+        if not isinstance(made, dict):
+            continue  # a forecast made outside a sweep has no level
+        made = {name: float(v) for name, v in made.items() if isinstance(v, (int, float))}
+        wanted = levels[k - 1] if k <= len(levels) else None
+        if wanted != made:
+            spec_says = describe_level(wanted) if wanted else "no such seal"
+            out.append(f"{path.name} was sealed at {describe_level(made)}; the spec now says {spec_says}")
+    return out
+
+
+def check_seals(sweep: SweepSpec, planned: Sequence[Any], sweep_dir: SweepDir | None = None) -> None:
+    """Refuse a sweep whose seals cannot be made as planned, or whose sealed levels the spec has changed.
 
     Raises:
         SpecError: Naming each problem and its fix.
     """
+    if sweep_dir is not None:
+        changed = changed_levels(sweep, sweep_dir)
+        if changed:
+            raise SpecError(
+                f"sweep {sweep.name} was sealed at other levels than its spec now gives:\n  " + "\n  ".join(changed)
+                + "\na seal's level cannot change once it is made: restore the spec's `forecast:` levels, or run "
+                "the changed design as a new sweep (another `name`)"
+            )  # fmt: skip
     problems = seal_problems(sweep, planned)
     if problems:
         raise SpecError(f"the `forecast:` section of sweep {sweep.name} cannot be sealed as planned:\n  "

@@ -115,7 +115,7 @@ def plan(sweep: SweepSpec, runs_root: Path | str = "runs") -> list[PlannedTrial]
             continue  # beyond the compute cap: the grid's edge, not a trial
         rd = sweep_dir.run_dir(trial.trial_id)
         planned.append(PlannedTrial(spec, trial, rd, rd.status()))
-    check_seals(sweep, planned)
+    check_seals(sweep, planned, sweep_dir)
     return planned
 
 

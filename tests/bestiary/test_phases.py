@@ -101,3 +101,28 @@ def test_until_seal_must_name_a_seal_of_the_spec(tmp_path: Path) -> None:
 def test_within_is_inclusive_at_the_level() -> None:
     assert within({"compute": 1e10, "params": 1000}, 1000, 5, 1e10)
     assert not within({"compute": 1e10}, 1, 1, 1.0000001e10)
+
+
+def test_a_sealed_level_cannot_change(tmp_path: Path) -> None:
+    import json
+
+    from bestiary.organisms.sweepdir import SweepDir
+
+    text = SPEC.format(cap="", forecast="forecast: {compute: [1.0e9, 1.0e10]}")
+    sweep = parse_sweep(text)
+    sweep_dir = SweepDir(tmp_path / "runs" / "phased")
+    sweep_dir.path.mkdir(parents=True)
+    doc = {"context": {"seal": 1, "sealed_below": {"compute": 1e9}}}
+    sweep_dir.seal(1, 2).write_text(json.dumps(doc))
+    plan(sweep, tmp_path / "runs")  # the level it was sealed at: fine
+    moved = parse_sweep(text.replace("[1.0e9, 1.0e10]", "[2.0e9, 1.0e10]"))
+    with pytest.raises(
+        SpecError, match=r"forecast-1.json was sealed at compute ≤ 1e\+09; the spec now says compute ≤ 2e\+09"
+    ):
+        plan(moved, tmp_path / "runs")
+    one = parse_sweep(text.replace("[1.0e9, 1.0e10]", "1.0e10"))
+    sweep_dir.seal(1, 2).unlink()
+    sweep_dir.forecast.write_text(json.dumps({"context": {"sealed_below": {"compute": 1e10}}}))
+    plan(one, tmp_path / "runs")
+    with pytest.raises(SpecError, match="holds the seal of a one-level forecast"):
+        plan(sweep, tmp_path / "runs")
