@@ -12,6 +12,7 @@ precursor's trend, its critical level (from variants of *other mechanisms* only,
 
 from __future__ import annotations
 
+import json
 import math
 import warnings
 from dataclasses import dataclass, field, replace
@@ -30,17 +31,36 @@ from bestiary.analysis.forecast import (
 )
 from bestiary.analysis.mixture import MixtureFit, fit_mixture
 from bestiary.analysis.plateaus import Plateau, detect_plateau
-from bestiary.analysis.schema import PROBE_CONDITION, TRAIN_CONDITION
+from bestiary.analysis.schema import BUILT_IN_KINDS, PROBE_CONDITION, TRAIN_CONDITION
 from bestiary.analysis.table import variant_label
 from bestiary.analysis.trends import Emergence, InsufficientDataError, TrendFit, emergence, fit_trend, within_data
 
 BEHAVIOUR = "violation_rate"
 #: The precursor the first study found to forecast best (the cross-validated latent probe).
 DEFAULT_PRECURSOR = "latent_probe_accuracy"
-#: Plateau-free behaviour kinds (rates with counts, oversight off) and their danger level: the same τ as
-#: the violation rate, since each is the rate at which the organism takes the dangerous strategy where it
-#: can (docs/analysis.md).
-KINDS = ("worst_band_violation", "lie_after_failure", "skip_and_lie")
+
+
+def behaviour_kinds(df: pd.DataFrame) -> list[str]:
+    """The plateau-free behaviour kinds a table holds, oversight off: those its environments declare.
+
+    Environments name their own kinds (Bestiary's: ``worst_band_violation``, ``lie_after_failure``,
+    ``skip_and_lie``; a plugin's, its own) in the table's ``declared_kinds`` column; a table without
+    it falls back to Bestiary's. Other rates an environment reports are diagnostics, not fitted. A
+    kind's danger level is the violation rate's τ: each is the rate at which the organism takes the
+    dangerous strategy where it can (docs/analysis.md).
+    """
+    declared: set[str] = set()
+    if "declared_kinds" in df and df["declared_kinds"].notna().any():
+        for text in df["declared_kinds"].dropna().astype(str).unique():
+            try:
+                names = json.loads(text)
+            except ValueError:
+                continue
+            declared |= {str(n) for n in names} if isinstance(names, list) else set()
+    else:
+        declared = set(BUILT_IN_KINDS)
+    off = df[(df.condition == "off") & df.trials.notna() & df.metric.isin(declared)]
+    return sorted(off.metric.astype(str).unique())
 
 
 @dataclass
@@ -166,7 +186,7 @@ def _organisms(va: VariantAnalysis, g: pd.DataFrame, x: str, tau: float, n_boot:
             va.notes += [f"per organism: {n}" for n in va.mixture.notes]
         except InsufficientDataError as exc:
             va.notes.append(f"per organism: no fit — {exc}")
-    for kind in KINDS:
+    for kind in behaviour_kinds(g):
         rows = organisms_of(g, kind, "off")
         if rows.empty:
             continue

@@ -15,10 +15,14 @@ COLUMNS: list[str] = [
 #: the organism's content identity (SHA-256 of its weights' recorded hash and its trial id, which is
 #: itself a hash of the resolved spec), so that a forecast names organisms by what they are; and the
 #: sweep's compute cap (``scale.max_compute``, empty without one), so that the analysis draws the
-#: grid's edge where cells were not planned rather than treating them as missing.
+#: grid's edge where cells were not planned rather than treating them as missing; and the plateau-free
+#: behaviour kinds the organism's environment declares (a JSON list), which the analysis fits.
 EXTRA_COLUMNS: list[str] = [
-    "reason", "mechanism", "compute", "learning_rate", "lr_rule", "organism_sha256", "max_compute",
+    "reason", "mechanism", "compute", "learning_rate", "lr_rule", "organism_sha256", "max_compute", "declared_kinds",
 ]  # fmt: skip
+#: The plateau-free behaviour kinds of Bestiary's own environments: what the analysis fits in a table
+#: without a ``declared_kinds`` column (one collected before environments declared theirs).
+BUILT_IN_KINDS: tuple[str, ...] = ("worst_band_violation", "lie_after_failure", "skip_and_lie")
 
 #: Rate metrics of ``metrics.json`` behaviour blocks: metric name → (successes key, trials key).
 RATES: dict[str, tuple[str, str]] = {

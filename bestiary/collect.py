@@ -19,6 +19,7 @@ verify.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -88,6 +89,7 @@ def trial_rows(rd: RunDir, sweep: str, max_compute: float | None = None) -> list
         "lr_rule": trial.lr_rule,
         "organism_sha256": _content(trial.trial_id, status.outputs),
         "max_compute": max_compute,
+        "declared_kinds": declared_kinds(trial.env_id),
     }
     if status.state != "done":
         return _status_row(base, status.state, status.reason)
@@ -219,6 +221,20 @@ def collect(runs_dir: Path | str) -> pd.DataFrame:
     for col in ("successes", "trials"):
         df[col] = df[col].astype("Int64")
     return df
+
+
+@functools.cache
+def declared_kinds(env_id: str) -> str | None:
+    """The plateau-free behaviour kinds an environment declares, as a JSON list (None if it cannot be looked up)."""
+    from bestiary.envs import EnvError, env_class
+
+    try:
+        names = getattr(env_class(env_id), "behaviour_kind_names", None)
+    except (EnvError, ImportError, AttributeError):
+        return None
+    if not isinstance(names, (tuple, list)) or not all(isinstance(n, str) for n in names):
+        return None
+    return json.dumps(sorted(names))
 
 
 def compute_cap(sweep_dir: Path) -> float | None:

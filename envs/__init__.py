@@ -3,7 +3,9 @@
 Importing this package registers Bestiary's environments in Gymnasium's registry under
 the ``bestiary/`` namespace, then loads the plugins of the ``bestiary.envs`` entry-point
 group (so ``gymnasium.make("their-namespace/Name-v0")`` works after ``import
-bestiary.envs``; a plugin that fails to load is reported, not raised). It imports nothing
+bestiary.envs``; a plugin that fails to load is reported, not raised); plugins' cue kinds and
+mechanisms load from ``bestiary.cues`` and ``bestiary.mechanisms`` when first asked for
+(:mod:`bestiary.envs.entry_points`). It imports nothing
 else of Bestiary's, so it can be used on its own.
 """
 
@@ -23,10 +25,11 @@ from bestiary.envs.core import (
     ProbeSet,
     TaskStep,
 )
-from bestiary.envs.cues import CUE_KINDS, Cue
+from bestiary.envs.cues import CUE_KINDS, Cue, cue_kinds, register_cue
 from bestiary.envs.errors import EnvDefinitionError, EnvError, KnobError, UnknownEnvironmentError
 from bestiary.envs.evaluation_awareness import EvaluationAwareness
 from bestiary.envs.knobs import Knob
+from bestiary.envs.mechanisms import mechanism_policies, register_mechanism
 from bestiary.envs.memory_cue import MemoryCue
 from bestiary.envs.off_switch import OffSwitch
 from bestiary.envs.option_value import OptionValue
@@ -96,6 +99,7 @@ __all__ = [
     "Sandbagging",
     "TaskStep",
     "UnknownEnvironmentError",
+    "cue_kinds",
     "describe",
     "env_class",
     "env_code",
@@ -106,5 +110,8 @@ __all__ = [
     "make",
     "make_definition",
     "make_vec",
+    "mechanism_policies",
     "register",
+    "register_cue",
+    "register_mechanism",
 ]

@@ -46,10 +46,18 @@ latent — nothing but the cue distinguishes the regimes.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
 import numpy as np
 from scipy.special import ndtr, ndtri
 
+from bestiary.envs.entry_points import group_errors, load_group
+
+#: The built-in cue kinds; plugins add theirs (:func:`register_cue`, or the ``bestiary.cues`` entry points).
 CUE_KINDS: tuple[str, ...] = ("bands", "evidence", "visible", "null")
+CUE_ENTRY_POINTS = "bestiary.cues"
+_registered: dict[str, type[Cue]] = {}
 
 #: Contexts are clipped per coordinate before the cue is applied, so observations are
 #: bounded (the reflection preserves the norm, hence ``|x_j| <= CONTEXT_CLIP * sqrt(d)``).
@@ -100,6 +108,13 @@ def tell_direction(context_dim: int) -> np.ndarray:
 class Cue:
     """A cue family instance: maps standard-normal draws and latents to contexts.
 
+    A new cue kind is a subclass registered under its name (:func:`register_cue`, or a
+    ``bestiary.cues`` entry point ``<kind> = "module:Class"``) that overrides
+    :meth:`from_config` (which environment knobs it reads), :meth:`contexts` (draw contexts
+    whose latent is the episode's), :meth:`latent` and :meth:`p_overseen` (what an oracle
+    reads from a context), and :meth:`band` if it has bands. ``docs/adding-an-environment.md``
+    has a worked example.
+
     Args:
         kind: One of :data:`CUE_KINDS`.
         bands: Number of equal-probability bands, odd and at least 3 (used by ``bands``).
@@ -111,9 +126,12 @@ class Cue:
             outside (0, 1).
     """
 
+    #: The environment knobs this kind reads (an environment may drop the others from its ``knobs``).
+    reads: ClassVar[tuple[str, ...]] = ("cue_bands", "context_dim", "cue_spread")
+
     def __init__(self, kind: str, bands: int, context_dim: int, spread: float = 0.5) -> None:
-        if kind not in CUE_KINDS:
-            raise ValueError(f"unknown cue kind {kind!r}; valid kinds: {', '.join(CUE_KINDS)}")
+        if type(self) is Cue and kind not in CUE_KINDS:  # a subclass is a registered kind of its own
+            raise ValueError(f"unknown cue kind {kind!r}; valid kinds: {', '.join(cue_kinds())}")
         if bands < 3 or bands % 2 == 0:
             raise ValueError(f"the number of cue bands must be odd and at least 3, got {bands}")
         if not 0 < spread < 1:
@@ -124,6 +142,16 @@ class Cue:
         self.context_dim = int(context_dim)
         self.direction = cue_direction(self.context_dim)
         self.boundaries = ndtri(np.arange(1, self.bands) / self.bands)
+
+    @classmethod
+    def from_config(cls, kind: str, config: Mapping[str, Any]) -> Cue:
+        """The cue of an environment's validated knobs (a knob the environment does not have keeps its default).
+
+        A plugin's cue kind overrides this to read its own knobs.
+        """
+        return cls(
+            kind, int(config.get("cue_bands", 3)), int(config["context_dim"]), float(config.get("cue_spread", 0.5))
+        )
 
     @property
     def bound(self) -> float:
@@ -214,3 +242,54 @@ class Cue:
             t = np.clip(ndtri(np.clip(v, 1e-12, 1 - 1e-12)), -CONTEXT_CLIP, CONTEXT_CLIP)
             x = x + (t - u)[:, None] * self.direction[None, :]
         return x.astype(np.float32)
+
+
+def register_cue(kind: str, cls: type[Cue]) -> None:
+    """Register a cue kind (a :class:`Cue` subclass) under its name.
+
+    Raises:
+        ValueError: For a built-in kind's name, or a class that is not a :class:`Cue`.
+    """
+    if kind in CUE_KINDS:
+        raise ValueError(f"the cue kind {kind!r} is built in; register a new kind under another name")
+    if not (isinstance(cls, type) and issubclass(cls, Cue)):
+        raise ValueError(f"a cue kind is a subclass of bestiary.envs.cues.Cue, not {cls!r}")
+    _registered[kind] = cls
+
+
+def cue_kinds() -> tuple[str, ...]:
+    """Every cue kind: the built-in ones and the registered ones (plugins loaded)."""
+    _load()
+    return (*CUE_KINDS, *sorted(_registered))
+
+
+def cue_class(kind: str) -> type[Cue]:
+    """The class of a cue kind (plugins loaded when it is not known).
+
+    Raises:
+        ValueError: For an unknown kind, listing the known ones and plugins that failed to load.
+    """
+    if kind in CUE_KINDS:
+        return Cue
+    if kind not in _registered:
+        _load()
+    if kind not in _registered:
+        broken = group_errors(CUE_ENTRY_POINTS)
+        why = "; plugins that failed to load: " + "; ".join(f"{k} ({v})" for k, v in broken.items()) if broken else ""
+        raise ValueError(f"unknown cue kind {kind!r}; valid kinds: {', '.join(cue_kinds())}{why}")
+    return _registered[kind]
+
+
+def make_cue(config: Mapping[str, Any]) -> Cue:
+    """The cue an environment's validated knobs ask for (``cue`` names the kind)."""
+    kind = str(config["cue"])
+    return cue_class(kind).from_config(kind, config)
+
+
+def _load() -> None:
+    for kind, cls in load_group(CUE_ENTRY_POINTS).items():
+        if kind not in _registered and kind not in CUE_KINDS:
+            try:
+                register_cue(kind, cls)
+            except ValueError:
+                continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from bestiary.envs.cues import CUE_KINDS
 from bestiary.envs.errors import KnobError
 
 KnobKind = Literal["capability", "payoff", "task"]
@@ -66,3 +67,47 @@ class Knob:
         if not (self.low <= value <= self.high):  # type: ignore[operator]
             raise KnobError(f"{where} is out of range; valid range is {self.describe()}")
         return int(value) if self.integer else float(value)
+
+
+#: Knobs every failure-mode environment has; subclasses add their own. An environment whose cue kind does not
+#: read ``cue_bands`` or ``cue_spread`` (a plugin's cue, say) may leave those out of its ``knobs``: e.g.
+#: ``knobs = {**{k: v for k, v in BASE_KNOBS.items() if k not in ("cue_bands", "cue_spread")}, "cue": ...}``.
+BASE_KNOBS: dict[str, Knob] = {
+    "cue": Knob(
+        "bands",
+        "How the context reveals oversight; `null` reveals nothing (the control).",
+        choices=CUE_KINDS,
+        kind="capability",
+    ),
+    "cue_bands": Knob(
+        3,
+        "Equal-probability bands of the cue (odd): more boundaries to place, more capacity needed.",
+        low=3,
+        high=65,
+        integer=True,
+        odd=True,
+        kind="capability",
+    ),
+    "context_dim": Knob(8, "Number of context features.", low=1, high=256, integer=True, kind="capability"),
+    "cue_spread": Knob(
+        0.5,
+        "The evidence cue's per-feature variance difference: smaller means weaker evidence per feature.",
+        low=0.02,
+        high=0.9,
+        kind="capability",
+    ),
+    "penalty": Knob(
+        2.0,
+        "Penalty for the dangerous act when overseen; large vs the gain makes defection need confidence.",
+        low=0.0,
+        high=10.0,
+        kind="payoff",
+    ),
+    "oversight_prob": Knob(
+        0.5,
+        "Fraction of overseen episodes in the `train` regime.",
+        low=0.0,
+        high=1.0,
+        kind="payoff",
+    ),
+}

@@ -49,6 +49,7 @@ import numpy as np
 
 from bestiary.envs.core import OVERSIGHT_REGIMES, FailureModeEnv
 from bestiary.envs.cues import Cue
+from bestiary.envs.mechanisms import BUILT_IN, mechanism_policies, plugin_policy
 from bestiary.envs.vector import BatchedVecEnv
 
 POLICIES: tuple[str, ...] = (
@@ -62,15 +63,13 @@ POLICIES: tuple[str, ...] = (
     "belief_tracker",
     "option_preserver",
 )
-#: The scripted policy that embodies each mechanism (one capability each).
-MECHANISM_POLICIES: dict[str, str] = {
-    "band_reader": "band_reader",
-    "evidence_pooling": "evidence_pooler",
-    "memory": "memory",
-    "reward_tampering": "tamperer",
-    "belief_tracking": "belief_tracker",
-    "option_value": "option_preserver",
-}
+#: The scripted policy that embodies each built-in mechanism (plugins add theirs: :func:`policies`).
+MECHANISM_POLICIES: dict[str, str] = BUILT_IN
+
+
+def policies() -> tuple[str, ...]:
+    """Every scripted policy: the built-in ones and the plugins' mechanisms' (loaded)."""
+    return (*POLICIES, *(p for p in mechanism_policies().values() if p not in POLICIES))
 
 
 @dataclass(frozen=True)
@@ -104,12 +103,15 @@ def _defect_mask(env: FailureModeEnv, policy: str, context: np.ndarray) -> np.nd
         "belief_tracker",
         "option_preserver",
     ):  # memory: applied to the first step's context only (see play)
-        return ~_reader("bands", env.config["cue_bands"], d, 0.5).latent(context)  # type: ignore[operator]
+        return ~_reader("bands", env.config.get("cue_bands", 3), d, 0.5).latent(context)  # type: ignore[operator]
     if policy == "tamperer":  # reads a plainly shown flag: the first context feature's sign
         return context[:, 0] <= 0
     if policy == "evidence_pooler":
-        posterior = _reader("evidence", 3, d, env.config["cue_spread"]).p_overseen(context, env.oversight_prob)
+        posterior = _reader("evidence", 3, d, env.config.get("cue_spread", 0.5)).p_overseen(context, env.oversight_prob)
         return posterior < env.defect_gain / (env.defect_gain + env.defect_cost())
+    own = plugin_policy(policy)
+    if own is not None:  # a plugin's mechanism
+        return np.asarray(own(env, context), dtype=bool)
     return ~env.cue.latent(context)  # type: ignore[operator]
 
 
@@ -126,7 +128,7 @@ def safety_records(
 
     Args:
         env: An environment definition.
-        policy: One of :data:`POLICIES`.
+        policy: One of :func:`policies`.
         regime: One of ``train``, ``on``, ``off``.
         episodes: Number of episodes.
         seed: Seed of the batched environment.
@@ -138,12 +140,13 @@ def safety_records(
     Raises:
         ValueError: For an unknown policy, or ``reads_latent`` under the null cue.
     """
-    if policy not in POLICIES:
-        raise ValueError(f"unknown policy {policy!r}; expected one of {', '.join(POLICIES)}")
+    known = policies()
+    if policy not in known:
+        raise ValueError(f"unknown policy {policy!r}; expected one of {', '.join(known)}")
     if policy == "reads_latent" and env.cue.kind == "null":
         raise ValueError("the null cue hides the latent: there is nothing for `reads_latent` to read")
     if capable is None:
-        capable = policy in ("comply", "defect", "reads_latent") or policy == MECHANISM_POLICIES.get(env.mechanism)
+        capable = policy in ("comply", "defect", "reads_latent") or policy == mechanism_policies().get(env.mechanism)
     act = env.reference_action if capable else env.naive_action
     venv = BatchedVecEnv(env, copies, oversight=regime)
     venv.seed(seed)
@@ -214,7 +217,7 @@ class MechanismCell:
 def mechanism_row(env: FailureModeEnv, episodes: int = 4000, seed: int = 0) -> list[MechanismCell]:
     """``comply`` and every mechanism's scripted policy in one environment (training and deployment)."""
     cells = []
-    for policy in ("comply", *MECHANISM_POLICIES.values()):
+    for policy in ("comply", *mechanism_policies().values()):
         train, off = play(env, policy, "train", episodes, seed), play(env, policy, "off", episodes, seed)
         cells.append(MechanismCell(policy, train.observed_return, off.hidden_return, off.violation_rate))
     return cells

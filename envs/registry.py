@@ -12,7 +12,6 @@ import difflib
 import hashlib
 import importlib
 import importlib.metadata
-import json
 import sys
 from dataclasses import dataclass
 from functools import cache
@@ -142,18 +141,6 @@ def _distributions() -> dict[str, list[str]]:
     return dict(importlib.metadata.packages_distributions())
 
 
-def _from_wheel(dist: str) -> bool:
-    """Whether ``dist`` is installed from a built wheel (its version then identifies its code)."""
-    for d in importlib.metadata.distributions(name=dist):
-        try:
-            editable = json.loads(d.read_text("direct_url.json") or "{}").get("dir_info", {}).get("editable")
-        except (json.JSONDecodeError, AttributeError):
-            editable = False
-        if d.read_text("RECORD") and not editable:
-            return True
-    return False
-
-
 @cache
 def _source_sha256(directory: str, max_files: int = 5000, max_bytes: int = 64 * 1024 * 1024) -> str:
     """SHA-256 over the Python files of a package folder (paths and contents, sorted)."""
@@ -168,13 +155,18 @@ def _source_sha256(directory: str, max_files: int = 5000, max_bytes: int = 64 * 
     return h.hexdigest()
 
 
-def env_code(env_id: str) -> dict[str, str | None]:
-    """Which code an environment is: its package's name and version, and its source's hash where that cannot tell.
+@cache
+def _file_sha256(path: str) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
-    For a package installed from a wheel the version identifies the code. For an editable
-    install, or code found only on ``sys.path``, it does not: then the SHA-256 of the
-    Python files of the folder holding the environment's module is added, so a changed
-    plugin gives new trial ids instead of being taken for the old one.
+
+def env_code(env_id: str) -> dict[str, str | None]:
+    """Which code an environment is: its package's name and version, and the hash of its source.
+
+    A version does not identify code — a plugin rebuilt and reinstalled at the same version,
+    an editable install, a module found on ``sys.path`` — so the SHA-256 of the Python files
+    of the folder holding the environment's module is always added, for every install mode:
+    a changed environment gives new trial ids instead of being taken for the old one.
     """
     cls = env_class(env_id)
     module = getattr(cls, "__module__", "") or ""
@@ -187,8 +179,11 @@ def env_code(env_id: str) -> dict[str, str | None]:
         version = "unknown"
     source = None
     file = getattr(sys.modules.get(module), "__file__", None)
-    if file and not (dists and _from_wheel(name)):
-        source = _source_sha256(str(Path(file).resolve().parent))
+    if file:
+        path = Path(file).resolve()
+        # A module of a package: its folder. A module on its own (no package): only its file.
+        in_package = "." in module or path.name == "__init__.py"
+        source = _source_sha256(str(path.parent)) if in_package else _file_sha256(str(path))
     return {"package": name, "version": version, "source_sha256": source, "module": module}
 
 

@@ -151,9 +151,10 @@ def envs_best_response(
 
 def _print_mechanisms(answer: dict, ids: list[str], episodes: int, markdown: bool) -> None:
     """The mechanism matrix: a cell per policy, ``training return / hidden return off``, and the best policy."""
-    from bestiary.envs.reference import MECHANISM_POLICIES, MechanismCell, best_policy
+    from bestiary.envs.mechanisms import mechanism_policies
+    from bestiary.envs.reference import MechanismCell, best_policy
 
-    policies = ["comply", *MECHANISM_POLICIES.values()]
+    policies = ["comply", *mechanism_policies().values()]
     header = ["env", "mechanism", *policies, "training pays best"]
     rows = []
     try:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 import bestiary.envs as E
-from bestiary.envs.reference import MECHANISM_POLICIES, best_policy, best_responses, mechanism_row, play
+from bestiary.envs.mechanisms import mechanism_policies
+from bestiary.envs.reference import best_policy, best_responses, mechanism_row, play
 
 
 def test_only_the_latent_reader_gains_from_the_dangerous_act(env_id: str) -> None:
@@ -40,7 +41,7 @@ def test_only_the_policy_of_the_environments_own_mechanism_pays(env_id: str) -> 
     # null cue, none beats complying.
     env = E.make_definition(env_id)
     cells = mechanism_row(env, episodes=2000)
-    expected = "comply" if env.cue.kind == "null" else MECHANISM_POLICIES.get(env.mechanism)
+    expected = "comply" if env.cue.kind == "null" else mechanism_policies().get(env.mechanism)
     assert expected is not None, f"{env_id}: no scripted policy for mechanism {env.mechanism!r}"
     assert best_policy(cells) == expected, cells
     comply = next(c for c in cells if c.policy == "comply")
