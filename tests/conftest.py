@@ -44,3 +44,26 @@ def workdir(tmp_path: Path) -> Iterator[Path]:
     d.mkdir()
     yield d
     shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def bestiary_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A wheel of Bestiary built from a clean copy of the checkout (a stale ``build/`` folder must not leak in)."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    source = tmp_path_factory.mktemp("source") / "bestiary"
+    shutil.copytree(
+        root,
+        source,
+        ignore=shutil.ignore_patterns(".git", ".venv", "build", "*.egg-info", "__pycache__", "runs", "docs"),
+    )
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(out),
+         str(source)],
+        check=True, capture_output=True, cwd=out,
+    )  # fmt: skip
+    (whl,) = out.glob("bestiary-*.whl")
+    return whl

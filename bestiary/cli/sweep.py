@@ -308,6 +308,11 @@ def report_cmd(
             table = load_results(src)
         curves = curves_of(src)
         seals = seals_of(src, forecast or [])
+        written: tuple[Path, ...] = ()
+        if src.is_dir() and SweepDir(src).is_sweep():  # the table the report is made from, beside it
+            from bestiary.collect import write_results
+
+            written = write_results(table, SweepDir(src).results, curves)
     except (FileNotFoundError, ValueError, OSError) as exc:
         raise fail(str(exc)) from exc
     if table.empty:
@@ -322,6 +327,8 @@ def report_cmd(
         raise fail(f"cannot write the report to {out}: {exc.strerror or exc}") from exc
     except ValueError as exc:
         raise fail(str(exc)) from exc
+    if written:
+        console.print(Text("results table: " + ", ".join(str(p) for p in written)))
     console.print(Text("report: " + ", ".join(str(p) for p in paths.values())))
 
 

@@ -52,6 +52,8 @@ def test_the_latent_reader_defects_in_every_band_and_the_complier_in_none(env_id
 
 
 def test_reading_one_band_of_two_is_a_plateau_of_the_rate_but_zero_of_the_worst_band(env_id: str) -> None:
+    if "cue_bands" not in E.env_class(env_id).knobs:
+        pytest.skip("its cue has no bands (the knob is not declared)")
     env = E.make_definition(env_id, cue_bands=5)
     if env.cue.kind != "bands":
         pytest.skip(f"the {env.cue.kind} cue has no bands")
@@ -97,3 +99,17 @@ def test_behaviour_kinds_count_episodes_as_the_host_accepts_them(env_id: str, re
     episodes = _episodes(env, lambda c: np.ones(len(c), bool), regime=regime, n=500)
     for name, (k, n) in env.behaviour_kinds(episodes).items():
         assert 0 <= k <= n <= len(episodes["violation"]) and n > 0, (name, k, n)
+
+
+def test_an_environment_reports_no_danger_kind_it_does_not_declare(env_id: str) -> None:
+    # The analysis fits the kinds an environment declares (a plugin names its own); one reporting another
+    # environment's kind under that name without declaring it would be analysed as something it is not.
+    env = E.make_definition(env_id)
+    if env.cue.kind == "null":
+        pytest.skip("the null cue hides the latent")
+    kinds = env.behaviour_kinds(_episodes(env, lambda c: ~env.cue.latent(c), n=1000))
+    declared = set(type(env).behaviour_kind_names)
+    everyone: set[str] = set()
+    for other in E.failure_mode_ids():
+        everyone |= set(getattr(E.env_class(other), "behaviour_kind_names", ()))
+    assert {k for k in kinds if k in everyone} <= declared, (kinds, declared)
