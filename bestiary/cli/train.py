@@ -11,9 +11,11 @@ import typer
 from rich.text import Text
 
 from bestiary.cli.output import console, fail, safe
-from bestiary.organisms.spec import ALGORITHMS, TRAINERS, TrialSpec
+from bestiary.organisms.compute import LR_RULES
+from bestiary.organisms.spec import ALGORITHMS, TRAINERS, EvalSpec, TrialSpec
 
 _F = TrialSpec.model_fields
+_E = EvalSpec.model_fields
 app = typer.Typer()
 
 
@@ -33,6 +35,15 @@ def train_cmd(
     trainer: Annotated[str | None, typer.Option(help=_help("trainer"))] = None,
     oversight: Annotated[str, typer.Option(help=_help("oversight"))] = "train",
     env_kwarg: Annotated[list[str] | None, typer.Option("--env-kwarg", help="Knob as KEY=VALUE (repeatable).")] = None,
+    lr_rule: Annotated[str, typer.Option(help=_help("lr_rule"))] = "constant",
+    hyperparameter: Annotated[
+        list[str] | None,
+        typer.Option("--hyperparameter", help="Override of defaults.yaml as KEY=VALUE (YAML value; repeatable)."),
+    ] = None,
+    n_envs: Annotated[int | None, typer.Option(min=1, help=_help("n_envs"))] = None,
+    episodes: Annotated[int, typer.Option(min=10, help=_E["episodes"].description or "")] = _E["episodes"].default,
+    probes: Annotated[int, typer.Option(min=20, help=_E["probes"].description or "")] = _E["probes"].default,
+    deterministic: Annotated[bool, typer.Option("--deterministic", help=_E["deterministic"].description or "")] = False,
     out: Annotated[
         str | None, typer.Option(help="Run directory (default runs/<trial-id>); new or a run directory.")
     ] = None,
@@ -55,6 +66,8 @@ def train_cmd(
         raise fail(f"--algo must be one of {', '.join(ALGORITHMS)}, not {algo!r}")
     if trainer is not None and trainer not in TRAINERS:
         raise fail(f"--trainer must be one of {', '.join(TRAINERS)}, not {trainer!r}")
+    if lr_rule not in LR_RULES:
+        raise fail(f"--lr-rule must be one of {', '.join(LR_RULES)}, not {lr_rule!r}")
     try:
         source = RunDir(from_).trial() if from_ else None
     except OrganismError as exc:
@@ -65,7 +78,11 @@ def train_cmd(
     data = {
         "env_id": env, "params": params, "width": width, "depth": depth, "seed": seed, "timesteps": timesteps,
         "algo": algo, "oversight": oversight, "trainer": trainer,
-        "env_kwargs": _kwargs(env_kwarg) if env_kwarg else (source.env_kwargs if source and not env_id else {}),
+        "env_kwargs": _kwargs(env_kwarg, "--env-kwarg") if env_kwarg
+        else (source.env_kwargs if source and not env_id else {}),
+        "lr_rule": lr_rule, "n_envs": n_envs,
+        "hyperparameters": _kwargs(hyperparameter, "--hyperparameter") if hyperparameter else {},
+        "evaluation": {"episodes": episodes, "probes": probes, "deterministic": deterministic},
     }  # fmt: skip
     if source is not None:
         data["init_from"] = source.trial_id
@@ -127,18 +144,18 @@ def evaluate_cmd(
     report_outcome(outcome)
 
 
-def _kwargs(pairs: list[str]) -> dict[str, Any]:
+def _kwargs(pairs: list[str], option: str) -> dict[str, Any]:
     import yaml
 
     out = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep:
-            raise fail(f"--env-kwarg {pair!r} must be KEY=VALUE")
+            raise fail(f"{option} {pair!r} must be KEY=VALUE")
         try:
             out[key] = yaml.safe_load(value)
         except yaml.YAMLError as exc:
-            raise fail(f"--env-kwarg {pair!r}: the value is not valid YAML") from exc
+            raise fail(f"{option} {pair!r}: the value is not valid YAML") from exc
     return out
 
 
