@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -24,8 +24,19 @@ def forecast_cmd(
     budget: Annotated[
         list[int] | None,
         typer.Option(
-            min=1, help="Also forecast at this training budget (timesteps), e.g. one not trained yet; repeatable."
+            min=1,
+            help="Also forecast at this training budget (timesteps), e.g. one not trained yet; repeatable "
+            "(a sweep's directory adds every budget of its plan).",
         ),
+    ] = None,
+    max_params: Annotated[
+        int | None, typer.Option(min=1, help="Forecast only from organisms of at most this many parameters.")
+    ] = None,
+    max_timesteps: Annotated[
+        int | None, typer.Option(min=1, help="... of at most this many training timesteps.")
+    ] = None,
+    max_compute: Annotated[
+        float | None, typer.Option(min=0, help="... of at most this much training compute (FLOPs).")
     ] = None,
 ) -> None:
     """Forecast where each behaviour will emerge, from the organisms trained so far, and seal it (hashes)."""
@@ -37,8 +48,14 @@ def forecast_cmd(
     out = Path(output)
     if out.exists():
         raise fail(f"{out} exists: a sealed forecast is never overwritten (choose another path)")
+    bounds = {k: float(v) for k, v in (("params", max_params), ("timesteps", max_timesteps),
+                                       ("compute", max_compute)) if v is not None}  # fmt: skip
     try:
-        doc = make_forecast(table_of(source), tau=tau, n_boot=n_boot, budgets=[float(b) for b in budget or []])
+        table = table_of(source)
+        table = _within(table, bounds)
+        budgets = {float(b) for b in budget or []} | _planned_budgets(Path(source))
+        context = {"sealed_below": bounds} if bounds else {}
+        doc = make_forecast(table, tau=tau, n_boot=n_boot, budgets=sorted(budgets), context=context)
     except (FileNotFoundError, ValueError, ForecastError) as exc:
         raise fail(str(exc)) from exc
     from bestiary.organisms.files import write_new
@@ -58,6 +75,32 @@ def forecast_cmd(
         f"(sha256 {doc['sha256'][:12]}…)"
     )
     say("commit it before training the organisms it forecasts; score it later with `bestiary score`")
+
+
+def _within(table: Any, bounds: dict[str, float]) -> Any:
+    """The table's rows of organisms within the bounds (refused: a bound on a column the table lacks)."""
+    for column, bound in bounds.items():
+        if column not in table or table[column].isna().all():
+            raise ValueError(f"the table has no {column} column to select organisms by: collect it again")
+        table = table[table[column].astype(float) <= bound * (1 + 1e-9)]
+    if bounds and table.empty:
+        raise ValueError(f"no organism within {bounds}: loosen the bounds")
+    return table
+
+
+def _planned_budgets(source: Path) -> set[float]:
+    """Every training budget of a sweep's plan (its spec, as run), when the source is a sweep's directory."""
+    from bestiary.organisms.sweepdir import SweepDir
+    from bestiary.sweep import plan
+    from bestiary.sweep_spec import SpecError, parse_sweep
+
+    text = SweepDir(source).spec_copy() if source.is_dir() else None
+    if text is None:
+        return set()
+    try:
+        return {float(p.trial.timesteps) for p in plan(parse_sweep(text), source.parent)}
+    except (SpecError, ValueError, OSError):
+        return set()
 
 
 @app.command("score")
@@ -80,6 +123,9 @@ def score_cmd(
         raise fail(f"cannot read {forecast}: {exc.strerror or exc}") from exc
     except (MalformedOutputError, FileNotFoundError, ValueError, ForecastError) as exc:
         raise fail(str(exc)) from exc
+    if table.empty:
+        raise fail("nothing to score: the forecast holds no prediction (it was made from organisms that support no "
+                   "trend) — make forecasts from at least 3 rungs of an axis", code=1)  # fmt: skip
     if output:
         table.to_csv(output, index=False)
     if as_json:

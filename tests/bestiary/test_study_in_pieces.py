@@ -62,6 +62,10 @@ def test_a_study_split_by_seals_survives_losing_its_runs(workdir: Path) -> None:
     seal1 = json.loads(sweep_dir.seal(1, 3).read_text())
     assert set(first) == set(seal1["organisms"]) and seal1["context"]["organisms_beyond_already_trained"] == 0
     assert not sweep_dir.seal(2, 3).exists()
+    # A forecast made by hand from the sweep's directory knows every budget of its plan, trained or not.
+    _cli("forecast", str(sweep_dir.path), "-o", str(workdir / "hand.json"), "--n-boot", "0", "--max-compute", "8e6")
+    budgets = {p["at"].get("timesteps") for p in json.loads((workdir / "hand.json").read_text())["predictions"]}
+    assert {1024.0, 2048.0, 4096.0, 8192.0} <= budgets
 
     # Export it with its table and commit it before training on.
     folder = repo / "results" / "seal-1"
