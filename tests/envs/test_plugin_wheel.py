@@ -67,12 +67,15 @@ def test_a_wheel_installed_mechanism_plugin_works_end_to_end(workdir: Path, best
     _run(*pip, str(bestiary_wheel))
     _run(*pip, str(_wheel(source, workdir / "dist")))
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"COLUMNS": "250"}
-    listed = _run(python, "-m", "bestiary.cli", "envs", "list", "--json", env=env)
-    assert "example/ConjunctionAudit-v0" in listed
+    listed = json.loads(_run(python, "-m", "bestiary.cli", "envs", "list", "--json", env=env))
+    (conj,) = [e for e in listed if e["env_id"] == "example/ConjunctionAudit-v0"]
+    assert set(conj["knobs"]) == {"cue", "context_dim", "cue_noise"}  # the base knobs its cue does not read: dropped
 
-    # The registry-wide tests, for the plugin's environments.
-    _run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "ConjunctionAudit", str(ROOT / "tests" / "envs"),
-         env=env, cwd=workdir)  # fmt: skip
+    # The registry-wide tests (every test parametrized over the registry), for the plugin's environments.
+    wide = [str(ROOT / "tests" / p) for p in ("envs", "organisms/worker/test_population.py", "bestiary/test_cli.py")]
+    ran = _run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "ConjunctionAudit", *wide, env=env,
+               cwd=workdir)  # fmt: skip
+    assert " passed" in ran and " failed" not in ran
 
     # A 2-rung sweep in the sandbox; the report fits the plugin's own behaviour kind.
     spec = workdir / "conj.yaml"
