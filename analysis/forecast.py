@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from bestiary.analysis.beyond import open_above
 from bestiary.analysis.support import forecastable
 from bestiary.analysis.trends import InsufficientDataError, TrendFit, emergence, fit_trend, within_data
 
@@ -76,7 +77,7 @@ def backtest(
         used = float(np.log10(sub[x].max()))
         try:
             fit = fit_trend(sub, x=x, model="logistic", n_boot=n_boot, seed=seed)
-            e = forecastable(emergence(fit, tau), fit)
+            e = open_above(forecastable(emergence(fit, tau), fit), fit, seed)
             rows.append(_row("behaviour", k, used, e.log10_scale, e.interval, ref, e.note))
         except InsufficientDataError as exc:
             rows.append(_row("behaviour", k, used, math.nan, (math.nan, math.nan), ref, str(exc)))

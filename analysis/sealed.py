@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bestiary.analysis.beyond import open_above
 from bestiary.analysis.plateaus import detect_plateau
 from bestiary.analysis.schema import PROBE_CONDITION
 from bestiary.analysis.support import forecastable
@@ -133,7 +134,7 @@ def _crossing(rows: pd.DataFrame, x: str, tau: float, n_boot: int, level: float 
             if shelf.on_tau:
                 return math.nan, (math.nan, math.nan), f"refused: {shelf.reason}"
             fit = fit_trend(rows, x=x, model="logistic", n_boot=n_boot)
-            e = forecastable(emergence(fit, tau), fit)
+            e = open_above(forecastable(emergence(fit, tau), fit), fit)
         else:
             fit = fit_trend(rows, x=x, y="value", model="auto", n_boot=n_boot)
             e = forecastable(emergence(fit, level), fit)
