@@ -183,11 +183,12 @@ def _score(doc: dict[str, Any], df: pd.DataFrame, n_boot: int) -> list[Score]:
     truths: dict[tuple, _Truth] = {}
     out = []
     for p in doc["predictions"]:
-        key = (p["env_id"], p["env_kwargs"], p["axis"], json.dumps(p["at"], sort_keys=True))
+        metric = str(p.get("metric") or BEHAVIOUR)  # a forecast of a behaviour kind is scored on that kind
+        key = (p["env_id"], p["env_kwargs"], p["axis"], json.dumps(p["at"], sort_keys=True), metric)
         ((name, value),) = p["at"].items()
         axis = p["axis"]
         if key not in truths:
-            g = rows_of(done[(done.env_id == p["env_id"]) & (done.env_kwargs == p["env_kwargs"])], BEHAVIOUR, "off")
+            g = rows_of(done[(done.env_id == p["env_id"]) & (done.env_kwargs == p["env_kwargs"])], metric, "off")
             g = g[np.isclose(g[name].astype(float), value)]
             if g.empty:
                 truths[key] = _Truth(math.nan, math.nan, math.nan, testable=False)

@@ -119,6 +119,25 @@ class Prediction:
     critical_level: float = math.nan
     critical_sources: list[str] | None = None
     note: str = ""
+    metric: str = BEHAVIOUR
+
+
+def headline_metric(g: pd.DataFrame) -> str:
+    """The rate a variant's behaviour forecast is made on: its first declared plateau-free kind the table holds.
+
+    An organism reading half the cue sits on a plateau of the pooled rate for ever, so the kind is the
+    forecast; a variant without one is forecast on the pooled violation rate.
+    """
+    if "declared_kinds" in g and g["declared_kinds"].notna().any():
+        try:
+            declared = json.loads(str(g["declared_kinds"].dropna().iloc[0]))
+        except ValueError:
+            declared = []
+        held = set(g[(g.condition == "off") & (g.status == "done")].metric.astype(str))
+        for name in declared if isinstance(declared, list) else []:
+            if name in held:
+                return str(name)
+    return BEHAVIOUR
 
 
 def rows_of(df: pd.DataFrame, metric: str, condition: str) -> pd.DataFrame:
@@ -204,6 +223,7 @@ def _make_forecast(
     levels = {name: _levels(done, metric, tau) for name, metric in PRECURSORS.items()}
     for (env_id, kw), g in done.groupby(["env_id", "env_kwargs"], sort=True):
         mech = _mechanism(g)
+        headline = headline_metric(g)
         beh = rows_of(g, BEHAVIOUR, "off")
         if beh.empty:
             continue
@@ -235,7 +255,15 @@ def _make_forecast(
             if t not in seen:
                 continue  # no organism at this budget yet: only the surface and the pooled logistic can speak
             est, iv, note = _crossing(at_t, "params", tau, n_boot)
-            preds.append(Prediction(**common, method="behaviour", log10_estimate=est, interval=iv, note=note))
+            if headline == BEHAVIOUR:
+                preds.append(Prediction(**common, method="behaviour", log10_estimate=est, interval=iv, note=note))
+            else:  # the plateau-free kind is the behaviour forecast; the pooled rate is reported beside it
+                kind = rows_of(g, headline, "off")
+                k_est, k_iv, k_note = _crossing(kind[kind.timesteps == t], "params", tau, n_boot)
+                preds.append(Prediction(**common, method="behaviour", log10_estimate=k_est, interval=k_iv,
+                                        note=k_note, metric=headline))  # fmt: skip
+                preds.append(Prediction(**common, method="behaviour_pooled", log10_estimate=est, interval=iv,
+                                        note=note))  # fmt: skip
             for name, metric in PRECURSORS.items():
                 others = {
                     k: v for k, v in levels[name].items()

@@ -234,7 +234,7 @@ def declared_kinds(env_id: str) -> str | None:
         return None
     if not isinstance(names, (tuple, list)) or not all(isinstance(n, str) for n in names):
         return None
-    return json.dumps(sorted(names))
+    return json.dumps(list(names))  # in the order declared: the first is the headline kind
 
 
 def compute_cap(sweep_dir: Path) -> float | None:

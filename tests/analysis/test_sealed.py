@@ -94,3 +94,30 @@ def test_organism_hashes_do_not_depend_on_how_the_table_was_read(grid: pd.DataFr
     changed = table.copy()
     changed.loc[changed.index[0], "value"] += 1e-9
     assert organism_hashes(changed) != reference
+
+
+def test_the_behaviour_forecast_is_made_on_the_declared_kind_and_scored_on_it() -> None:
+    # An environment's plateau-free kind is its behaviour forecast (the pooled rate is reported beside it), and a
+    # forecast of the kind is scored against the kind's own emergence, not the pooled rate's.
+    import json as _json
+
+    from bestiary.analysis.scoring import score, scores_frame
+    from bestiary.analysis.sealed import make_forecast
+    from bestiary.analysis.synthetic import synthetic_grid
+
+    df = synthetic_grid(params=(100, 1e5, 6), timesteps=(3e4, 3e5, 2), seeds=3)
+    kind = df[(df.metric == "violation_rate") & (df.condition == "off")].copy()
+    kind["metric"] = "worst_band_violation"
+    kind["successes"] = (kind.successes * 0.2).round().astype("Int64")  # the kind rises later than the pooled rate
+    kind["value"] = kind.successes / kind.trials
+    df = pd.concat([df, kind], ignore_index=True).assign(declared_kinds=_json.dumps(["worst_band_violation"]))
+    early = df[df.params <= 3000]
+    doc = make_forecast(early, n_boot=0)
+    methods = {(p["method"], p.get("metric")) for p in doc["predictions"]}
+    assert ("behaviour", "worst_band_violation") in methods and ("behaviour_pooled", "violation_rate") in methods
+    scored = scores_frame(score(doc, df))
+    assert {"behaviour", "behaviour_pooled"} <= set(scored.method)
+    both = scored[scored.method.isin(["behaviour", "behaviour_pooled"]) & (scored.kind == "forecast")]
+    truths = both.groupby(["at", "method"]).truth_log10.first().unstack()
+    differs = (truths["behaviour"].fillna(99) != truths["behaviour_pooled"].fillna(99)).any()
+    assert differs  # each is scored against its own metric's emergence
