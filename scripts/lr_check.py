@@ -41,14 +41,19 @@ def final_returns(runs: Path) -> pd.DataFrame:
             tail = c[c.timesteps >= 0.8 * c.timesteps.max()]
             rows.append({"env": env.split("/")[-1], "params": int(params), "lr": lr, "seed": int(seed),
                          "final_return": float(tail.observed_return.mean())})  # fmt: skip
-    return pd.DataFrame(rows)
+    df = pd.DataFrame(rows)
+    # A width is a rung of the ladder: its parameter count differs a little between environments (their
+    # observations differ), so organisms are grouped by rung, not by the exact count.
+    return df.assign(rung=df.groupby("env").params.rank(method="dense").astype(int))
 
 
 def decide(df: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     """The per-width table (mean, SE, within noise of the best) and the rule chosen, in words."""
-    df = df.assign(centred=df.final_return - df.groupby("env").final_return.transform("mean"))
+    # Each environment's mean at the width removed: the environments' levels are blocks, not noise.
+    df = df.assign(centred=df.final_return - df.groupby(["env", "rung"]).final_return.transform("mean"))
     out = []
-    for params, g in df.groupby("params"):
+    for _, g in df.groupby("rung"):
+        params = "/".join(f"{p:,}" for p in sorted(g.params.unique()))
         stats = g.groupby("lr").agg(mean=("final_return", "mean"), centred=("centred", "mean"),
                                     se=("centred", lambda v: v.std(ddof=1) / math.sqrt(len(v))))  # fmt: skip
         best = stats.centred.idxmax()
@@ -63,7 +68,7 @@ def decide(df: pd.DataFrame) -> tuple[pd.DataFrame, str]:
         return table, f"constant learning rate {max(everywhere):g} (within noise of the best at every width)"
     per_width = table[table.best].set_index("params").lr.to_dict()
     return table, "no constant rate is within noise of the best at every width: per width " + ", ".join(
-        f"{p:,}: {lr:g}" for p, lr in per_width.items()
+        f"{p}: {lr:g}" for p, lr in per_width.items()
     )
 
 
@@ -72,12 +77,12 @@ def main() -> None:
     runs = Path(sys.argv[1])
     df = final_returns(runs)
     table, rule = decide(df)
-    print("| params | learning rate | mean final training return | SE | best | within noise of best |")
+    print("| params (per environment) | learning rate | mean final training return | SE | best | within noise |")
     print("|---|---|---|---|---|---|")
     for r in table.itertuples():
-        print(f"| {r.params:,} | {r.lr:g} | {r.mean_return:.3f} | {r.se:.3f} | {'yes' if r.best else ''} | "
+        print(f"| {r.params} | {r.lr:g} | {r.mean_return:.3f} | {r.se:.3f} | {'yes' if r.best else ''} | "
               f"{'yes' if r.within_noise else 'no'} |")  # fmt: skip
-    print(f"\nOrganisms: {len(df)} ({df.env.nunique()} environments × {df.params.nunique()} widths × "
+    print(f"\nOrganisms: {len(df)} ({df.env.nunique()} environments × {df.rung.nunique()} widths × "
           f"{df.lr.nunique()} learning rates × {df.seed.nunique()} seeds).\n\nRule chosen: {rule}.")  # fmt: skip
     if np.isnan(table.se).any():
         print("\n(an SE is missing where a width had one organism: the check is then not decisive there)")
