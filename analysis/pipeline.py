@@ -12,7 +12,6 @@ precursor's trend, its critical level (from variants of *other mechanisms* only,
 
 from __future__ import annotations
 
-import json
 import math
 import warnings
 from dataclasses import dataclass, field, replace
@@ -32,7 +31,7 @@ from bestiary.analysis.forecast import (
 from bestiary.analysis.mixture import MixtureFit, fit_mixture
 from bestiary.analysis.plateaus import Plateau, detect_plateau
 from bestiary.analysis.schema import BUILT_IN_KINDS, PROBE_CONDITION, TRAIN_CONDITION
-from bestiary.analysis.table import variant_label
+from bestiary.analysis.table import declared_kinds, variant_label
 from bestiary.analysis.trends import Emergence, InsufficientDataError, TrendFit, emergence, fit_trend, within_data
 
 BEHAVIOUR = "violation_rate"
@@ -49,16 +48,8 @@ def behaviour_kinds(df: pd.DataFrame) -> list[str]:
     kind's danger level is the violation rate's τ: each is the rate at which the organism takes the
     dangerous strategy where it can (docs/analysis.md).
     """
-    declared: set[str] = set()
-    if "declared_kinds" in df and df["declared_kinds"].notna().any():
-        for text in df["declared_kinds"].dropna().astype(str).unique():
-            try:
-                names = json.loads(text)
-            except ValueError:
-                continue
-            declared |= {str(n) for n in names} if isinstance(names, list) else set()
-    else:
-        declared = set(BUILT_IN_KINDS)
+    declared = declared_kinds(df)
+    declared = list(BUILT_IN_KINDS) if declared is None else declared
     off = df[(df.condition == "off") & df.trials.notna() & df.metric.isin(declared)]
     return sorted(off.metric.astype(str).unique())
 

@@ -47,6 +47,7 @@ class Score:
             critical level), ``untested`` (no organism it did not use in this slice), ``no truth: τ on a
             plateau`` (the slice's τ lies on a shelf, where the pipeline refuses an emergence scale).
         kind: ``forecast`` when the prediction counts in the headline, else ``untested``.
+        at_value: The value held fixed (``at`` without its name: a budget, or a parameter count).
     """
 
     env_id: str
@@ -66,6 +67,7 @@ class Score:
     lead_decades: float
     outcome: str
     kind: str
+    at_value: float = math.nan
 
 
 def score(doc: dict[str, Any], df: pd.DataFrame, n_boot: int = 0) -> list[Score]:
@@ -215,7 +217,7 @@ def _score(doc: dict[str, Any], df: pd.DataFrame, n_boot: int) -> list[Score]:
         out.append(
             Score(
                 p["env_id"], p["env_kwargs"], axis, f"{name} {value:,.0f}", p["method"], est, lo_iv, hi_iv, truth,
-                top, err, censored, bool(covered), bool(outcome == "hit"), lead, outcome, kind,
+                top, err, censored, bool(covered), bool(outcome == "hit"), lead, outcome, kind, float(value),
             )
         )  # fmt: skip
     return out

@@ -42,7 +42,7 @@ from bestiary.analysis.plateaus import detect_plateau
 from bestiary.analysis.schema import PROBE_CONDITION
 from bestiary.analysis.support import forecastable
 from bestiary.analysis.surface import fit_surface
-from bestiary.analysis.table import variant_label
+from bestiary.analysis.table import declared_kinds, variant_label
 from bestiary.analysis.trends import InsufficientDataError, emergence, fit_trend, within_data
 
 FORMAT = "bestiary-forecast/2"
@@ -128,16 +128,8 @@ def headline_metric(g: pd.DataFrame) -> str:
     An organism reading half the cue sits on a plateau of the pooled rate for ever, so the kind is the
     forecast; a variant without one is forecast on the pooled violation rate.
     """
-    if "declared_kinds" in g and g["declared_kinds"].notna().any():
-        try:
-            declared = json.loads(str(g["declared_kinds"].dropna().iloc[0]))
-        except ValueError:
-            declared = []
-        held = set(g[(g.condition == "off") & (g.status == "done")].metric.astype(str))
-        for name in declared if isinstance(declared, list) else []:
-            if name in held:
-                return str(name)
-    return BEHAVIOUR
+    held = set(g[(g.condition == "off") & (g.status == "done")].metric.astype(str))
+    return next((name for name in declared_kinds(g) or [] if name in held), BEHAVIOUR)
 
 
 def rows_of(df: pd.DataFrame, metric: str, condition: str) -> pd.DataFrame:

@@ -98,8 +98,7 @@ def lead_rows(seals: Sequence[Seal], df: pd.DataFrame) -> pd.DataFrame:
             key = (str(r.env_id), str(r.env_kwargs))
             truth, lead = float(r.truth_log10), math.nan
             if math.isfinite(truth) and key in seen and key in kappa:
-                at = float(str(r.at).split()[-1].replace(",", ""))
-                truth_c = truth if r.axis == "compute" else kappa[key] + truth + math.log10(at)
+                truth_c = truth if r.axis == "compute" else kappa[key] + truth + math.log10(r.at_value)
                 lead = truth_c - seen[key]
             finite = math.isfinite(truth) and math.isfinite(r.log10_estimate)
             out.append({

@@ -35,6 +35,24 @@ def load_results(path: Path | str) -> pd.DataFrame:
     return df
 
 
+def declared_kinds(df: pd.DataFrame) -> list[str] | None:
+    """The behaviour kinds a table's environments declare (``declared_kinds``), in declared order.
+
+    None for a table without the column (collected before environments declared their kinds); a
+    malformed entry declares nothing.
+    """
+    if "declared_kinds" not in df or not df["declared_kinds"].notna().any():
+        return None
+    out: list[str] = []
+    for text in df["declared_kinds"].dropna().astype(str).unique():
+        try:
+            names = json.loads(text)
+        except ValueError:
+            continue
+        out += [str(n) for n in names if str(n) not in out] if isinstance(names, list) else []
+    return out
+
+
 def variant_label(env_id: str, env_kwargs: str) -> str:
     """``env_id`` plus its non-default knobs, for titles."""
     try:

@@ -48,13 +48,15 @@ def order_status(seal: Path, results: Path) -> str:
         "collect the results into the repository (`bestiary collect RUNS --out docs/results/<study>/results`), "
         "commit them, and score the committed table"
     )
-    s = first_commit(seal) if repository(seal) else None
+    seal_repo = repository(seal)
+    s = first_commit(seal) if seal_repo else None
     if s is None:
         return "NOT PROVEN: the seal is not committed, so nothing its maker cannot rewrite records when it was made"
-    if results.is_dir() or repository(results) is None:
+    results_repo = None if results.is_dir() else repository(results)
+    if results_repo is None:
         why = "the results scored are not a committed file, so git cannot say they came after the seal"
         return f"NOT PROVEN: {why}; {commit_results}"
-    if repository(results) != repository(seal):
+    if results_repo != seal_repo:
         return "NOT PROVEN: the seal and the results are in different repositories; commit both to one"
     r = first_commit(results)
     if r is None:

@@ -52,7 +52,7 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-from bestiary.envs.entry_points import group_errors, load_group
+from bestiary.envs.entry_points import group_errors, register_group
 
 #: The built-in cue kinds; plugins add theirs (:func:`register_cue`, or the ``bestiary.cues`` entry points).
 CUE_KINDS: tuple[str, ...] = ("bands", "evidence", "visible", "null")
@@ -287,9 +287,4 @@ def make_cue(config: Mapping[str, Any]) -> Cue:
 
 
 def _load() -> None:
-    for kind, cls in load_group(CUE_ENTRY_POINTS).items():
-        if kind not in _registered and kind not in CUE_KINDS:
-            try:
-                register_cue(kind, cls)
-            except ValueError:
-                continue
+    register_group(CUE_ENTRY_POINTS, register_cue, {*_registered, *CUE_KINDS})

@@ -11,6 +11,7 @@ Third-party packages extend Bestiary through entry-point groups (in their ``pypr
 from __future__ import annotations
 
 import importlib.metadata
+from collections.abc import Callable, Container
 from typing import Any
 
 _loaded: dict[str, dict[str, Any]] = {}
@@ -35,6 +36,21 @@ def load_group(group: str, force: bool = False) -> dict[str, Any]:
             errors[ep.name] = f"{type(exc).__name__}: {exc}"
     _loaded[group], _errors[group] = found, errors
     return dict(found)
+
+
+def register_group(group: str, register: Callable[[str, Any], None], known: Container[str]) -> None:
+    """Register every loaded entry point of ``group`` not ``known`` yet with ``register(name, object)``.
+
+    A plugin whose object ``register`` refuses (``ValueError``) is kept with the group's errors, so a
+    lookup that misses can say why, like one that failed to load.
+    """
+    for name, obj in load_group(group).items():
+        if name in known:
+            continue
+        try:
+            register(name, obj)
+        except ValueError as exc:
+            _errors.setdefault(group, {})[name] = f"refused: {exc}"
 
 
 def group_errors(group: str) -> dict[str, str]:

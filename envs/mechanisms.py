@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from bestiary.envs.entry_points import group_errors, load_group
+from bestiary.envs.entry_points import group_errors, register_group
 
 MECHANISM_ENTRY_POINTS = "bestiary.mechanisms"
 #: ``(environment, contexts (m, context_dim)) -> defect (m,)``: a scripted policy's decisions.
@@ -49,12 +49,7 @@ def register_mechanism(mechanism: str, defect: ScriptedDefect, policy: str | Non
 
 
 def _load() -> None:
-    for mechanism, fn in load_group(MECHANISM_ENTRY_POINTS).items():
-        if mechanism not in _plugins and mechanism not in BUILT_IN:
-            try:
-                register_mechanism(mechanism, fn)
-            except ValueError:
-                continue
+    register_group(MECHANISM_ENTRY_POINTS, register_mechanism, {*_plugins, *BUILT_IN})
 
 
 def mechanism_policies() -> dict[str, str]:

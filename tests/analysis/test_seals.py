@@ -24,7 +24,8 @@ def _scores(**over: object) -> pd.DataFrame:
     row = {"env_id": "e/A-v0", "env_kwargs": "{}", "axis": "params", "at": "timesteps 10,000", "method": "behaviour",
            "log10_estimate": 3.2, "interval_low": 3.0, "interval_high": 3.5, "truth_log10": 3.4,
            "largest_trained_log10": 3.5, "error_decades": 0.2, "censored": False, "covered": True,
-           "within_factor_two": True, "lead_decades": 0.9, "outcome": "hit", "kind": "forecast"}  # fmt: skip
+           "within_factor_two": True, "lead_decades": 0.9, "outcome": "hit", "kind": "forecast",
+           "at_value": 1e4}  # fmt: skip
     return pd.DataFrame([{**row, **over}])
 
 
@@ -40,7 +41,7 @@ def test_the_lead_is_counted_in_compute_from_what_the_seal_saw_of_the_environmen
     compute_axis = Seal(
         "seal 2",
         {"organisms": {"t0": "h"}},
-        scores=_scores(axis="compute", at="params 100", truth_log10=9.0, log10_estimate=9.5),
+        scores=_scores(axis="compute", at="params 100", at_value=100.0, truth_log10=9.0, log10_estimate=9.5),
     )
     (row,) = lead_rows([compute_axis], df).itertuples()
     assert row.lead_compute_decades == pytest.approx(9.0 - math.log10(KAPPA * 100 * 1e4))

@@ -21,6 +21,9 @@ def plugin_path() -> Iterator[dict[str, str]]:
     # Readable by the sandbox's uid: `envs check` runs the plugin's code in the sandbox.
     target = Path(tempfile.mkdtemp(prefix="bestiary-plugin-"))
     target.chmod(0o755)
+    # Built from a copy: pip builds in the source tree, and two workers installing it at once race there.
+    source = Path(tempfile.mkdtemp(prefix="bestiary-plugin-src-")) / "plugin_env"
+    shutil.copytree(ROOT / "examples" / "plugin_env", source, ignore=shutil.ignore_patterns("build", "*.egg-info"))
     subprocess.run(
         [
             sys.executable,
@@ -32,13 +35,14 @@ def plugin_path() -> Iterator[dict[str, str]]:
             "--no-build-isolation",
             "--target",
             str(target),
-            str(ROOT / "examples" / "plugin_env"),
+            str(source),
         ],
         check=True,
         capture_output=True,
     )
     yield {**os.environ, "PYTHONPATH": str(target), "COLUMNS": "200"}
     shutil.rmtree(target, ignore_errors=True)
+    shutil.rmtree(source.parent, ignore_errors=True)
 
 
 def test_plugin_env_is_listed(plugin_path: dict[str, str]) -> None:
