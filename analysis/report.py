@@ -23,6 +23,7 @@ from bestiary.analysis import plots, plots_scale
 from bestiary.analysis.figure_jobs import FigureJob, render
 from bestiary.analysis.forecast import BacktestRow, lead_time
 from bestiary.analysis.pipeline import DEFAULT_PRECURSOR, VariantAnalysis, analyse, fits_table, organisms_of
+from bestiary.analysis.prereg import rule_scores, rule_table, verdict, verdict_text
 from bestiary.analysis.report_sections import (
     forecast_section,
     forecast_summary,
@@ -334,6 +335,11 @@ def _build(
         extra_md += f"\n## Sealed forecast, scored: {s.label}\n\n" + "".join(f"{n}\n\n" for n in s.notes) + scored
     if len(seals) > 1:
         extra_md += "\n## Forecast error against lead\n\n" + _markdown_table(lead_table(leads))
+        rule = rule_scores(seals)
+        if not rule.empty:
+            extra_md += f"\n## The pre-registered score\n\n{verdict_text(verdict(rule))}\n\n" + _markdown_table(
+                rule_table(rule)
+            )
     md.write_text(f"# {title}\n\n{method}\n\n{_markdown_table(summary)}{extra_md}\n{status['line']}\n")
     return {"html": out, "fits": fits_path, "summary": md, "overview": overview_path}
 

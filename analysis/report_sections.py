@@ -13,6 +13,7 @@ from bestiary.analysis import plots_scale
 from bestiary.analysis.figure_jobs import FigureJob
 from bestiary.analysis.mixture import rise_together, sudden_verdict
 from bestiary.analysis.pipeline import VariantAnalysis
+from bestiary.analysis.prereg import rule_scores, rule_table, verdict, verdict_text
 from bestiary.analysis.schema import PROBE_CONDITION
 from bestiary.analysis.seals import Seal, lead_table, seal_head
 from bestiary.analysis.two_axis import TwoAxis, thresholds_rows
@@ -245,4 +246,8 @@ def forecast_section(seals: Sequence[Seal], lead_figure: bytes | None, leads: pd
             "×2.</p>" + (img(lead_figure, "forecast error against lead") if lead_figure else "<p>(nothing to plot)</p>")
             + table_html(lead_table(leads))
         )  # fmt: skip
+        rule = rule_scores(seals)
+        if not rule.empty:
+            parts.append(f"<h3>The pre-registered score</h3><p>{html.escape(verdict_text(verdict(rule)))}</p>"
+                         + table_html(rule_table(rule)))  # fmt: skip
     return "<section><h2>Sealed forecasts, scored</h2>" + "".join(parts) + "</section>"

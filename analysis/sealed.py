@@ -282,8 +282,16 @@ def _make_forecast(
                 # parameter count, not from this row's own: organisms of other sizes were trained further.
                 used = float(np.log10(beh.compute.max()))
                 est, iv, note = _crossing(at_n, "compute", tau, n_boot)
-                preds.append(Prediction(str(env_id), str(kw), mech, "compute", {"params": float(n)}, "behaviour",
-                                        est, iv, used, note=note))  # fmt: skip
+                if headline == BEHAVIOUR:
+                    preds.append(Prediction(str(env_id), str(kw), mech, "compute", {"params": float(n)}, "behaviour",
+                                            est, iv, used, note=note))  # fmt: skip
+                else:  # along compute too, the behaviour forecast is on the plateau-free kind
+                    kind = rows_of(g, headline, "off")
+                    k_est, k_iv, k_note = _crossing(kind[kind.params == n], "compute", tau, n_boot)
+                    preds.append(Prediction(str(env_id), str(kw), mech, "compute", {"params": float(n)}, "behaviour",
+                                            k_est, k_iv, used, note=k_note, metric=headline))  # fmt: skip
+                    preds.append(Prediction(str(env_id), str(kw), mech, "compute", {"params": float(n)},
+                                            "behaviour_pooled", est, iv, used, note=note))  # fmt: skip
                 if surf is not None and not surf.rejected:
                     # The contour's timesteps at N, as compute: log10 κ + log10 N + log10 T(N).
                     shift = math.log10(surf.kappa) + math.log10(n)

@@ -175,6 +175,10 @@ def seal_head(s: Seal) -> str:
             f"; {ctx.get('organisms_beyond_already_trained', '?')} of the "
             f"{ctx.get('organisms_beyond_planned', '?')} organisms above it already existed when it was sealed"
         )
+    if isinstance(ctx.get("amends"), dict):
+        a = ctx["amends"]
+        beyond = (f"; an amendment of the seal {str(a.get('sha256'))[:12]} (sealed {a.get('created')}), remade from "
+                  f"its committed table alone: {a.get('why')}")  # fmt: skip
     at = f" at or below {level}" if level else ""
     text = f"{s.label}: sealed {s.doc.get('created')} from {len(s.doc.get('organisms', {}))} organisms{at}{beyond}"
     notes = "".join(f"<br>{html.escape(n)}" for n in s.notes)

@@ -154,7 +154,10 @@ def score_cmd(
     say("predictions by kind: " + ", ".join(f"{k} {v}" for k, v in sorted(skipped.items())))
 
 
-seal_app = typer.Typer(no_args_is_help=True, help="A sweep's seals: export one into the repository to be committed.")
+seal_app = typer.Typer(
+    no_args_is_help=True,
+    help="A sweep's seals: export one into the repository to be committed, or amend a committed one.",
+)
 
 
 @seal_app.command("export")
@@ -176,3 +179,23 @@ def seal_export_cmd(
         return
     say(f"seal {k} → " + ", ".join(str(p) for p in done.files))
     say(f"commit it now, before training past it: git add {folder} && git commit -m 'seal {k}'")
+
+
+@seal_app.command("amend")
+def seal_amend_cmd(
+    folder: Annotated[str, typer.Argument(help="An exported seal (docs/results/<study>/seal-K).")],
+    out: Annotated[
+        str, typer.Argument(help="A new folder for the amendment, e.g. docs/results/<study>/seal-K-amended.")
+    ],
+    why: Annotated[str, typer.Option(help="What was wrong with the original seal (recorded in the amendment).")],
+) -> None:
+    """Remake a committed seal with this code from its own committed table alone; the original stays and is scored."""
+    from bestiary.analysis.sealed import ForecastError
+    from bestiary.seal_amend import amend_seal
+
+    try:
+        done = amend_seal(Path(folder), Path(out), why)
+    except (ForecastError, OSError) as exc:
+        raise fail(f"{folder} not amended: {exc}") from exc
+    say("amendment → " + ", ".join(str(p) for p in done.files))
+    say(f"commit it now, before the results it is scored on: git add {out} && git commit")

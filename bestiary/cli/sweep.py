@@ -66,6 +66,7 @@ def sweep_cmd(
     header = (
         f"sweep {sweep.name}: {len(planned)} trials ({', '.join(f'{v} {k}' for k, v in states.items() if v)})"
         + _cap_note(sweep, count_trials(sweep) - len(planned))
+        + foreign_note(runs_root / sweep.name, planned)
         + f" → {runs_root / sweep.name}; executor {sweep.executor.kind} {where}"
     )
     if dry_run:
@@ -91,6 +92,20 @@ def sweep_cmd(
     )
     if report.failed:
         raise typer.Exit(code=1)
+
+
+def foreign_note(sweep_dir: Path, planned: list[Any]) -> str:
+    """Trial directories of the sweep's directory that this plan does not hold, and what that means."""
+    ours = {p.run_dir.path.name for p in planned}
+    there = {d.name for d in sweep_dir.iterdir() if (d / "trial.json").is_file()} if sweep_dir.is_dir() else set()
+    foreign = len(there - ours)
+    if not foreign:
+        return ""
+    return (
+        f"; {foreign} trial directories here are not in this plan (the spec or an environment's code changed since "
+        "they were trained — trial ids hash both): they are kept, not reused; to finish a study trained by older "
+        "code, run it from a checkout of that commit (git worktree add)"
+    )
 
 
 def _cap_note(sweep: Any, capped: int) -> str:

@@ -121,3 +121,21 @@ def test_the_behaviour_forecast_is_made_on_the_declared_kind_and_scored_on_it() 
     truths = both.groupby(["at", "method"]).truth_log10.first().unstack()
     differs = (truths["behaviour"].fillna(99) != truths["behaviour_pooled"].fillna(99)).any()
     assert differs  # each is scored against its own metric's emergence
+
+
+def test_along_compute_too_the_behaviour_forecast_is_on_the_declared_kind() -> None:
+    # The compute axis once forecast the pooled rate under the name "behaviour" while the parameter axis forecast
+    # the plateau-free kind: an organism reading half the cue sits near 0.4 on the pooled rate for ever.
+    import json as _json
+
+    from bestiary.analysis.sealed import make_forecast
+    from bestiary.analysis.synthetic import synthetic_grid
+
+    df = synthetic_grid(params=(100, 1e4, 4), timesteps=(3e4, 3e5, 4), seeds=2)
+    kind = df[(df.metric == "violation_rate") & (df.condition == "off")].assign(metric="worst_band_violation")
+    df = pd.concat([df, kind], ignore_index=True).assign(declared_kinds=_json.dumps(["worst_band_violation"]))
+    along = [p for p in make_forecast(df, n_boot=0)["predictions"] if p["axis"] == "compute"]
+    assert along, "the grid has three budgets or more at every parameter rung: compute forecasts are made"
+    behaviour = {p.get("metric") for p in along if p["method"] == "behaviour"}
+    pooled = {p.get("metric") for p in along if p["method"] == "behaviour_pooled"}
+    assert behaviour == {"worst_band_violation"} and pooled <= {None, "violation_rate"} and pooled
