@@ -211,6 +211,10 @@ def _make_forecast(
     done = df[df.status == "done"]
     if done.empty:
         raise ForecastError("no finished organism to forecast from")
+    # One order for any reading of the same organisms (the bootstrap resamples rows by position), so a seal
+    # remade from its exported table is the seal the sweep made from its run directories.
+    keys = [c for c in ("env_id", "env_kwargs", "params", "timesteps", "seed", "metric", "condition") if c in done]
+    done = done.sort_values(keys, kind="stable").reset_index(drop=True)
     preds: list[Prediction] = []
     levels = {name: _levels(done, metric, tau) for name, metric in PRECURSORS.items()}
     for (env_id, kw), g in done.groupby(["env_id", "env_kwargs"], sort=True):

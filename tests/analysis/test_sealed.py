@@ -139,3 +139,13 @@ def test_along_compute_too_the_behaviour_forecast_is_on_the_declared_kind() -> N
     behaviour = {p.get("metric") for p in along if p["method"] == "behaviour"}
     pooled = {p.get("metric") for p in along if p["method"] == "behaviour_pooled"}
     assert behaviour == {"worst_band_violation"} and pooled <= {None, "violation_rate"} and pooled
+
+
+def test_a_forecast_does_not_depend_on_the_order_of_the_table_s_rows(grid: pd.DataFrame) -> None:
+    # A seal exported as a table and remade from it must be the seal the sweep made from its run directories.
+    from bestiary.analysis.sealed import make_forecast
+
+    early = grid[grid.params <= 3000]
+    shuffled = early.sample(frac=1.0, random_state=7)
+    a, b = make_forecast(early, n_boot=30), make_forecast(shuffled, n_boot=30)
+    assert a["predictions"] == b["predictions"] and a["organisms"] == b["organisms"]
