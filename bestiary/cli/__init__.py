@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import typer
 
-from bestiary.cli import envs, forecast, sandbox, sweep, train
+from bestiary.cli import envs, forecast, persist, sandbox, sweep, train
 
 app = typer.Typer(no_args_is_help=True, help="Bestiary: model organisms of dangerous capabilities.")
 app.add_typer(envs.app, name="envs")
 app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(forecast.seal_app, name="seal")
 app.registered_commands += (
-    train.app.registered_commands + sweep.app.registered_commands + forecast.app.registered_commands
+    train.app.registered_commands
+    + sweep.app.registered_commands
+    + forecast.app.registered_commands
+    + persist.app.registered_commands
 )
 
 __all__ = ["app"]

@@ -10,6 +10,7 @@ import typer
 from rich.text import Text
 
 from bestiary.cli.output import console, fail, print_json, print_table, safe
+from bestiary.organisms.protocol import TRIAL
 
 app = typer.Typer()
 
@@ -97,7 +98,7 @@ def sweep_cmd(
 def foreign_note(sweep_dir: Path, planned: list[Any]) -> str:
     """Trial directories of the sweep's directory that this plan does not hold, and what that means."""
     ours = {p.run_dir.path.name for p in planned}
-    there = {d.name for d in sweep_dir.iterdir() if (d / "trial.json").is_file()} if sweep_dir.is_dir() else set()
+    there = {d.name for d in sweep_dir.iterdir() if (d / TRIAL).is_file()} if sweep_dir.is_dir() else set()
     foreign = len(there - ours)
     if not foreign:
         return ""
