@@ -9,7 +9,7 @@ Two synthetic tables of 1,000 organisms (:mod:`bestiary.analysis.synthetic`):
   bootstrap, backtests, the precursor forecast) by this checkout *and* by the baseline
   commit's code (checked out with ``git archive`` into a temporary directory and run in a
   subprocess), side by side;
-- **study**: the first scaling study's committed table (``docs/results/results.parquet``, 540
+- **study**: the first scaling study's committed table (``docs/results/study1/results.parquet``, 540
   organisms of real training: noisy precursors where the continuous fits work hardest),
   analysed by both;
 - **grid**: 5 variants × 8 parameter rungs × 5 timestep rungs × 5 seeds, analysed with

@@ -7,9 +7,9 @@ forecast before the jump held too). A last row asks the hidden-progress question
 backtest when the precursor trend is fitted only on organisms that had not yet defected
 (deployment violation rate below ``--quiet``), so that organisms which jumped early cannot
 carry the forecast. Writes ``robustness.md`` beside the table. About 15 minutes on 2 cores
-for docs/results (seven analyses of 540 organisms).
+for docs/results/study1 (seven analyses of 540 organisms).
 
-Run: ``.venv/bin/python scripts/forecast_robustness.py docs/results/results.parquet``
+Run: ``.venv/bin/python scripts/forecast_robustness.py docs/results/study1/results.parquet``
 """
 
 from __future__ import annotations

@@ -6,6 +6,6 @@
 #   bash scripts/reanalyse_study.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-.venv/bin/bestiary report docs/results/results.parquet -o docs/results/report.html --precursor latent_probe_accuracy
-.venv/bin/python scripts/forecast_robustness.py docs/results/results.parquet
+.venv/bin/bestiary report docs/results/study1/results.parquet -o docs/results/study1/report.html --precursor latent_probe_accuracy
+.venv/bin/python scripts/forecast_robustness.py docs/results/study1/results.parquet
 .venv/bin/python scripts/readme_results.py

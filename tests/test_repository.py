@@ -30,9 +30,9 @@ def _table(text: str) -> list[str]:
 
 
 def test_the_readmes_show_the_study_tables_the_analysis_wrote() -> None:
-    results = ROOT / "docs" / "results"
+    results = ROOT / "docs" / "results" / "study1"
     summary = _table((results / "summary.md").read_text())
-    assert summary, "docs/results/summary.md has no table"
+    assert summary, "docs/results/study1/summary.md has no table"
     assert _table(_block(ROOT / "README.md", "results")) == summary
     assert _table(_block(results / "README.md", "summary")) == summary
     assert _table(_block(results / "README.md", "robustness")) == _table((results / "robustness.md").read_text())
