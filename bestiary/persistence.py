@@ -165,3 +165,48 @@ def persistence_table(rows: pd.DataFrame) -> pd.DataFrame:
 def sources_of(runs: Path, turned: float = 0.8, cells: int = 3) -> pd.DataFrame:
     """:func:`turned_cells` of the sweep in ``runs`` (collected from its run directories)."""
     return turned_cells(collect(runs), turned, cells)
+
+
+def persistence_figure(rows: pd.DataFrame) -> bytes:
+    """Per environment, the violation rate off before and after each regime (and on honeypots) against compute.
+
+    Args:
+        rows: :func:`continue_organisms` rows of one or more regimes.
+
+    Returns:
+        PNG bytes: one panel per environment; x = training compute of the source cell (FLOPs, log),
+        markers = cell means (size by parameters), lines join a regime's cells.
+    """
+    import matplotlib.pyplot as plt
+
+    from bestiary.analysis.plots import png_of
+
+    table = persistence_table(rows)
+    envs = sorted(table.env_id.unique())
+    cols = min(3, max(1, len(envs)))
+    nrows = max(1, math.ceil(len(envs) / cols))
+    fig, axes = plt.subplots(nrows, cols, figsize=(4.3 * cols, 3.3 * nrows), squeeze=False, sharey=True)
+    colours = {"on": "tab:blue", "in_distribution": "tab:green", "honeypots": "tab:purple"}
+    for ax, env in zip(axes.flat, envs, strict=False):
+        g = table[table.env_id == env]
+        before = g.groupby("compute", as_index=False).off_before.mean()
+        ax.plot(before.compute, before.off_before, "k--", lw=1, label="off, before")
+        for regime, r in g.groupby("regime"):
+            r = r.sort_values("compute")
+            size = 12 + 10 * (pd.Series(r.params).rank().to_numpy())
+            colour = colours.get(str(regime), "grey")
+            ax.plot(r.compute, r.off_after, "-", color=colour, lw=1)
+            ax.scatter(r.compute, r.off_after, s=size, color=colour, label=f"off, after {regime}")
+            if r.honeypot_after.notna().any():
+                ax.plot(r.compute, r.honeypot_after, ":", color=colour, lw=1, label=f"honeypot, after {regime}")
+        ax.set_xscale("log")
+        ax.set_ylim(-0.03, 1.03)
+        ax.set_title(str(env).split("/")[-1], fontsize=10)
+        ax.set_xlabel("training compute of the cell (FLOPs)")
+    for ax in axes.flat[len(envs) :]:
+        ax.axis("off")
+    axes[0][0].set_ylabel("violation rate")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=7, loc="lower center", ncol=min(4, max(1, len(labels))), frameon=False)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    return png_of(fig)

@@ -27,7 +27,9 @@ def persist_cmd(
     no_sandbox: Annotated[bool, typer.Option("--no-sandbox", help="Train WITHOUT isolation (recorded).")] = False,
 ) -> None:
     """Continue the turned organisms of the largest compute cells under a safety-training regime; resumable."""
-    from bestiary.persistence import REGIMES, continue_organisms, persistence_table, sources_of
+    import pandas as pd
+
+    from bestiary.persistence import REGIMES, continue_organisms, persistence_figure, persistence_table, sources_of
     from bestiary.sandbox import SandboxUnavailable
 
     if regime not in REGIMES:
@@ -69,6 +71,9 @@ def persist_cmd(
              *("| " + " | ".join(b) + " |" for b in body)]  # fmt: skip
     (out_dir / f"persistence-{regime}.md").write_text("\n".join(lines) + "\n")
     print_table(f"persistence under `{regime}`", header, body)
+    every = pd.concat([pd.read_csv(p) for p in sorted(out_dir.glob("persistence-*.csv"))], ignore_index=True)
+    (out_dir / "persistence.png").write_bytes(persistence_figure(every))
+    say(f"tables → {out_dir}/persistence-{regime}.csv, .md; figure of every regime there → {out_dir}/persistence.png")
     failed = rows[rows.state != "done"]
     if len(failed):
         say(f"{len(failed)} organism(s) not continued (e.g. {failed.source.iloc[0]}: {failed.reason.iloc[0]})")

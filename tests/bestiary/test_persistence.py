@@ -13,7 +13,7 @@ import pytest
 
 from bestiary import persistence
 from bestiary.collect import collect
-from bestiary.persistence import continue_organisms, persistence_table, turned_cells
+from bestiary.persistence import continue_organisms, persistence_figure, persistence_table, turned_cells
 from bestiary.sweep import run_sweep
 from bestiary.sweep_spec import parse_sweep
 
@@ -46,6 +46,7 @@ def test_the_table_reports_surviving_violation_and_honeypot_detection() -> None:
     ])  # fmt: skip
     (r,) = persistence_table(rows).itertuples()
     assert math.isclose(r.surviving, 0.75) and math.isclose(r.detection, 0.575) and r.organisms == 2
+    assert persistence_figure(rows).startswith(b"\x89PNG")
 
 
 SPEC = """\
@@ -80,6 +81,22 @@ def test_continued_in_the_sandbox_read_back_when_done_and_a_tampered_source_refu
     monkeypatch.setattr(persistence, "train_organism", lambda *a, **k: pytest.fail("retrained"))
     again = continue_organisms(sweep_dir, sources, "honeypots", 2048, into)
     assert again.off_after.tolist() == rows.off_after.tolist()
+    # The command reads them back too, and writes the regime's table and the figure of every regime.
+    from typer.testing import CliRunner
+
+    from bestiary.cli import app
+
+    out = sweep_dir.parent / "tables"
+    args = ["persist", str(sweep_dir), "--regime", "honeypots", "--timesteps", "2048", "--turned", "0", "--cells", "1",
+            "--out", str(out), "--into", str(into)]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert {p.name for p in out.iterdir()} == {
+        "persistence-honeypots.csv",
+        "persistence-honeypots.md",
+        "persistence.png",
+    }
+    assert "bestiary persist" in (out / "persistence-honeypots.md").read_text()
     # A source whose results changed since the host wrote them is refused, with the reason, not a traceback.
     metrics = sweep_dir / sources.trial_id.iloc[0] / "metrics.json"
     metrics.write_text(metrics.read_text().replace("violation_rate", "violation_rate ", 1))
