@@ -52,7 +52,8 @@ def rule_scores(
     """Per target, the score of the latest seal at least ``min_lead`` decades of compute below its emergence.
 
     Args:
-        seals: Scored seals (:func:`~bestiary.analysis.seals.score_seals`), each with a compute level.
+        seals: Scored seals (:func:`~bestiary.analysis.seals.score_seals`), each with a compute level; a seal
+            whose amendment (``context.amends``) is among them is left to its amendment.
         min_lead: Decades of compute the seal's level must lie below the measured emergence.
         method: The forecast the rule scores (the study's behaviour forecast).
         axis: Its axis (emergence along training compute, at each parameter rung).
@@ -63,8 +64,12 @@ def rule_scores(
         (truth − level), log10_estimate, interval_low, interval_high, error_decades, outcome, covered.
     """
     mech = _mechanisms(seals)
+    # An amended seal is scored by the rule through its amendment when both are given (the original is still
+    # scored on its own, elsewhere): one prediction per seal level, never a choice between the two.
+    amends = [((s.doc.get("context") or {}).get("amends") or {}).get("sha256") for s in seals]
+    superseded = {str(a) for a in amends if a}
     picked: dict[tuple[str, str, str], dict] = {}
-    for s in sorted(seals, key=seal_level):
+    for s in sorted((s for s in seals if str(s.doc.get("sha256")) not in superseded), key=seal_level):
         level = seal_level(s)
         if s.scores is None or s.scores.empty or math.isnan(level):
             continue

@@ -354,14 +354,17 @@ def seals_of(src: Path, given: list[str]) -> list[Any]:
     from bestiary.git_record import order_status
     from bestiary.organisms.sweepdir import SweepDir
     from bestiary.sandbox.outputs import MalformedOutputError, parse_json
-    from bestiary.seal_export import MAX_SEAL_BYTES
+    from bestiary.seal_export import FORECAST_FILE, MAX_SEAL_BYTES
     from bestiary.sealing import seal_status
 
     for g in given:
         if not Path(g).is_file():
             raise FileNotFoundError(f"{g} does not exist")
     found = SweepDir(src if src.is_dir() else src.parent).seals()
-    paths = [(f"seal {i + 1}: {g}", Path(g)) for i, g in enumerate(given)] or [
+    # An exported seal is named by its folder (seal-2, seal-2-amended); anything else by its place and path.
+    folders = [Path(g).parent.name if Path(g).name == FORECAST_FILE else "" for g in given]
+    named = all(folders) and len(set(folders)) == len(folders)
+    paths = [(folders[i] if named else f"seal {i + 1}: {g}", Path(g)) for i, g in enumerate(given)] or [
         (f"seal {k}" if len(found) > 1 else "sealed forecast", p) for k, p in found
     ]
     out = []

@@ -82,3 +82,14 @@ def test_the_report_prints_the_rule_and_its_verdict_beside_the_lead_table() -> N
     page = forecast_section(seals, None, pd.DataFrame())
     assert "The pre-registered score" in page and "2 target(s) scored" in page and "NOT met." in page
     assert page.count("seal 2</td>") == 2  # the later seal a decade below is the one scored
+
+
+def test_an_original_seal_given_with_its_amendment_is_left_to_the_amendment() -> None:
+    original = _seal(1, 1e10, [_score("e/A-v0", "params 100", 12.0, 13.0, "miss")], MECH)
+    original.doc["sha256"] = "abc"
+    amended = _seal(1, 1e10, [_score("e/A-v0", "params 100", 12.0, 12.1, "hit")], MECH)
+    amended.doc["context"]["amends"] = {"sha256": "abc"}
+    amended.label = "seal 1 amended"
+    for order in ([original, amended], [amended, original]):
+        (row,) = rule_scores(order).itertuples()
+        assert (row.seal, row.outcome) == ("seal 1 amended", "hit")
