@@ -1,12 +1,16 @@
-"""Study 2: where each behaviour emerged — along training compute at every parameter rung, and along
-parameters at every budget — on each environment's behaviour forecast's own rate, with 90 % intervals.
+"""Study 2: where each behaviour emerged, along compute at every width and along parameters at every budget.
+
+Both on each environment's behaviour forecast's own rate, with 90 % intervals.
 
 Each cell is the crossing of τ = 0.5 by a four-parameter logistic fitted to the organisms of the
 slice (binomial likelihood; 200 bootstrap draws over organisms), as the report fits it: "below" when
 the behaviour is at or above τ from the slice's smallest rung, "not reached" when it stays below
 τ up to its largest, "plateau" when τ lies on a shelf.
 
-Run: ``.venv/bin/python scripts/study2_emergence.py docs/results/study2/results.parquet``
+Run (the README's headline table is the second table of the file: ``scripts/readme_results.py``)::
+
+    .venv/bin/python scripts/study2_emergence.py docs/results/study2/results.parquet \
+        > docs/results/study2/emergence.md
 """
 
 from __future__ import annotations
@@ -50,7 +54,8 @@ def main(path: Path) -> None:
     """Print the two tables in markdown: one row per environment, one column per rung."""
     df = load_results(path)
     done = df[df.status == "done"]
-    print(f"Command: `python scripts/study2_emergence.py {path}` (log10 of the scale where τ = {TAU} is crossed).\n")
+    print(f"Command: `python scripts/study2_emergence.py {path} > docs/results/study2/emergence.md` (log10 of the "
+          f"scale where τ = {TAU} is crossed).\n")  # fmt: skip
     nominal = ["~100", "~300", "~1k", "~3k", "~10k", "~30k", "~100k"]
     for axis, across in (("compute", "params"), ("params", "timesteps")):
         steps = sorted(done.timesteps.unique())
