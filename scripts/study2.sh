@@ -26,7 +26,12 @@ done
 seals() { for k in 1 2 3; do echo --forecast $OUT/$1seal-$k/forecast.json --forecast $OUT/$1seal-$k-amended/forecast.json; done; }
 .venv/bin/bestiary report $OUT/results.parquet -o $OUT/report.html $(seals "")
 .venv/bin/bestiary report $OUT/controls/results.parquet -o $OUT/controls/report.html $(seals controls-)
-# 5. Persistence: the three largest compute cells that turned, per environment, under each regime.
+# 5. The tables the study's page and the README quote.
+.venv/bin/python scripts/study2_emergence.py $OUT/results.parquet > $OUT/emergence.md
+.venv/bin/python scripts/study2_score.py $OUT > $OUT/scoring.md
+.venv/bin/python scripts/study2_controls.py $OUT/controls/results.parquet > $OUT/controls/flat.md
+.venv/bin/python scripts/readme_results.py
+# 6. Persistence: the three largest compute cells that turned, per environment, under each regime.
 for regime in on in_distribution honeypots; do
   .venv/bin/bestiary persist "$RUNS/study2" --regime $regime --timesteps 400000 --cells 3 --turned 0.8 \
     --out $OUT/persistence --into "$RUNS/study2-persistence"

@@ -31,7 +31,7 @@ def _markdown(rows: list[dict[str, str]]) -> str:
 def main(folder: Path) -> None:
     """Score both sets of seals against the committed table and print markdown."""
     df = load_results(folder / "results.parquet")
-    print(f"Command: `python scripts/study2_score.py {folder}`\n")
+    print(f"Command: `python scripts/study2_score.py {folder} > {folder}/scoring.md`\n")
     for name, suffix in (("amendment 1 (the design's behaviour forecast)", "-amended"), ("original seals", "")):
         seals = [
             Seal(f"seal {k}{suffix}", read_seal(folder / f"seal-{k}{suffix}" / "forecast.json")) for k in (1, 2, 3)
