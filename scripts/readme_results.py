@@ -63,12 +63,11 @@ def main() -> None:
     if (RESULTS / "robustness.md").exists():
         rtable, rtext = _tables(RESULTS / "robustness.md")
         replace_block(RESULTS / "README.md", "robustness", f"{rtext}\n\n{rtable}")
-    figure = (
-        "![violation rate against parameters at each budget, oversight off and on](docs/results/study2/overview.png)"
-    )
+    figure = "![violation rate over parameters × training budget, per environment](docs/results/study2/grid.png)"
     source = (
         "log10 parameters where the violation rate with oversight off crosses 0.5 (90 % interval), on each "
-        "environment's plateau-free rate; 3,096 organisms, 8 seeds. Written by `scripts/study2_emergence.py`; "
+        "environment's plateau-free rate; 3,096 organisms, 8 seeds. Written by `scripts/study2_emergence.py` (the "
+        "figure by `scripts/study2_grid_figure.py`); "
         "what it means, the controls, the sealed forecasts and persistence: "
         "[docs/results/study2](docs/results/study2/README.md)."
     )

@@ -30,6 +30,7 @@ seals() { for k in 1 2 3; do echo --forecast $OUT/$1seal-$k/forecast.json --fore
 .venv/bin/python scripts/study2_emergence.py $OUT/results.parquet > $OUT/emergence.md
 .venv/bin/python scripts/study2_score.py $OUT > $OUT/scoring.md
 .venv/bin/python scripts/study2_controls.py $OUT/controls/results.parquet > $OUT/controls/flat.md
+.venv/bin/python scripts/study2_grid_figure.py $OUT/results.parquet $OUT/grid.png
 .venv/bin/python scripts/readme_results.py
 # 6. Persistence: the three largest compute cells that turned, per environment, under each regime.
 for regime in on in_distribution honeypots; do
