@@ -140,7 +140,8 @@ def summary_rows(variants: list[VariantAnalysis]) -> list[dict[str, str]]:
     return rows
 
 
-def _markdown_table(rows: list[dict[str, Any]]) -> str:
+def markdown_table(rows: list[dict[str, Any]]) -> str:
+    """Rows of one table (dicts with the same keys) as a markdown table; "(none)" when empty."""
     if not rows:
         return "(none)\n"
     cols = list(rows[0])
@@ -329,18 +330,18 @@ def _build(
     md = out.with_name("summary.md")
     extra_md = ""
     if two_axis:
-        extra_md += "\n## Two scale axes\n\n" + _markdown_table(thresholds_rows(two_axis))
+        extra_md += "\n## Two scale axes\n\n" + markdown_table(thresholds_rows(two_axis))
     for s in seals:
-        scored = _markdown_table(forecast_summary(s.scores)) if s.scores is not None else f"Not scored: {s.error}\n"
+        scored = markdown_table(forecast_summary(s.scores)) if s.scores is not None else f"Not scored: {s.error}\n"
         extra_md += f"\n## Sealed forecast, scored: {s.label}\n\n" + "".join(f"{n}\n\n" for n in s.notes) + scored
     if len(seals) > 1:
-        extra_md += "\n## Forecast error against lead\n\n" + _markdown_table(lead_table(leads))
+        extra_md += "\n## Forecast error against lead\n\n" + markdown_table(lead_table(leads))
         rule = rule_scores(seals)
         if not rule.empty:
-            extra_md += f"\n## The pre-registered score\n\n{verdict_text(verdict(rule))}\n\n" + _markdown_table(
+            extra_md += f"\n## The pre-registered score\n\n{verdict_text(verdict(rule))}\n\n" + markdown_table(
                 rule_table(rule)
             )
-    md.write_text(f"# {title}\n\n{method}\n\n{_markdown_table(summary)}{extra_md}\n{status['line']}\n")
+    md.write_text(f"# {title}\n\n{method}\n\n{markdown_table(summary)}{extra_md}\n{status['line']}\n")
     return {"html": out, "fits": fits_path, "summary": md, "overview": overview_path}
 
 

@@ -15,17 +15,10 @@ from pathlib import Path
 import pandas as pd
 
 from bestiary.analysis.prereg import rule_scores, rule_table, verdict, verdict_text
+from bestiary.analysis.report import markdown_table
 from bestiary.analysis.seals import Seal, score_seals
 from bestiary.analysis.table import load_results
 from bestiary.seal_export import read_seal
-
-
-def _markdown(rows: list[dict[str, str]]) -> str:
-    if not rows:
-        return "(none)\n"
-    head = list(rows[0])
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    return "\n".join(lines + ["| " + " | ".join(r[h] for h in head) + " |" for r in rows]) + "\n"
 
 
 def main(folder: Path) -> None:
@@ -38,7 +31,7 @@ def main(folder: Path) -> None:
         ]
         score_seals(seals, df)
         rule = rule_scores(seals)
-        print(f"## {name}\n\n{verdict_text(verdict(rule))}\n\n{_markdown(rule_table(rule))}")
+        print(f"## {name}\n\n{verdict_text(verdict(rule))}\n\n{markdown_table(rule_table(rule))}")
         counts = []
         for s in seals:
             if s.scores is None:
@@ -53,7 +46,7 @@ def main(folder: Path) -> None:
             {str(k): (f"{v:.0f}" if isinstance(v, float) else str(v)) for k, v in r.items()}
             for r in table.to_dict("records")
         ]
-        print(f"Outcomes of every counted prediction, by seal and method:\n\n{_markdown(rows)}")
+        print(f"Outcomes of every counted prediction, by seal and method:\n\n{markdown_table(rows)}")
 
 
 if __name__ == "__main__":
