@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from bestiary.analysis import plots, plots_scale
+from bestiary.analysis.detection import audit_analysis, detectability_figure, detection_section
 from bestiary.analysis.figure_jobs import FigureJob, render
 from bestiary.analysis.forecast import BacktestRow, lead_time
 from bestiary.analysis.pipeline import DEFAULT_PRECURSOR, VariantAnalysis, analyse, fits_table, organisms_of
@@ -189,6 +190,7 @@ def build_report(
     title: str = "Bestiary scaling report",
     curves: pd.DataFrame | None = None,
     forecast: dict[str, Any] | Sequence[Seal] | None = None,
+    detection: pd.DataFrame | None = None,
 ) -> dict[str, Path]:
     """Write the report and its companions.
 
@@ -204,6 +206,7 @@ def build_report(
         curves: Training curves (``bestiary collect``'s ``-curves.parquet``), for the curves figures.
         forecast: Sealed forecasts to score against the table: one (``forecast.json``'s content) or several
             (:class:`~bestiary.analysis.seals.Seal`, e.g. a study's seals in order, with their provenance notes).
+        detection: An audit's table (``bestiary audit``): its detectability section is added.
 
     Returns:
         Paths of the files written.
@@ -216,7 +219,7 @@ def build_report(
         raise ValueError(f"the results table lacks column(s) {', '.join(missing)} (Contract 3)")
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)  # quantiles of bootstrap curves that never cross
-        return _build(table, Path(out), x, tau, precursor, n_boot, provenance or {}, title, curves, forecast)
+        return _build(table, Path(out), x, tau, precursor, n_boot, provenance or {}, title, curves, forecast, detection)
 
 
 def _build(
@@ -230,6 +233,7 @@ def _build(
     title: str,
     curves: pd.DataFrame | None,
     forecast: dict[str, Any] | Sequence[Seal] | None,
+    detection: pd.DataFrame | None = None,
 ) -> dict[str, Path]:
     df = table.copy()
     if x == "compute" and ("compute" not in df or df["compute"].isna().any()):
@@ -258,6 +262,9 @@ def _build(
     jobs[(-1, "overview")] = FigureJob(overview_figure, (variants, x))
     if not leads.empty:
         jobs[(-1, "leads")] = FigureJob(error_lead_figure, (leads,))
+    audit = audit_analysis(detection)
+    if audit is not None:
+        jobs[(-1, "detection")] = FigureJob(detectability_figure, (audit.by_params, "params"))
     for j, ta in enumerate(two_axis):
         jobs[(-2 - j, "surface")] = FigureJob(plots_scale.surface_figure, (f"{ta.label}: emergence over two axes", ta))
     drawn = render(jobs)
@@ -319,6 +326,7 @@ def _build(
         overview=img(overview, "overview"),
         sections=two_axis_section(two_axis, surfaces)
         + forecast_section(seals, drawn.get((-1, "leads")), leads)
+        + (detection_section(audit, drawn[(-1, "detection")]) if audit is not None else "")
         + ("".join(sections) or "<p>No finished trials to analyse.</p>"),
         status=table_html(status["rows"]),
         status_line=html.escape(status["line"]),
@@ -341,6 +349,8 @@ def _build(
             extra_md += f"\n## The pre-registered score\n\n{verdict_text(verdict(rule))}\n\n" + markdown_table(
                 rule_table(rule)
             )
+    if audit is not None:
+        extra_md += "\n## Catching them: detectability\n\n" + markdown_table(audit.overall)
     md.write_text(f"# {title}\n\n{method}\n\n{markdown_table(summary)}{extra_md}\n{status['line']}\n")
     return {"html": out, "fits": fits_path, "summary": md, "overview": overview_path}
 

@@ -40,6 +40,8 @@ SOURCE_DIR = "source"
 WORKER_FILE = "worker.json"
 #: Per organism, the evaluation.
 METRICS = "metrics.json"
+#: Per organism, what each detector an audit asked for measured (see :mod:`bestiary.organisms.detectors`).
+DETECTION = "detection.json"
 #: Per organism, the learning curve (:data:`TRAIN_COLUMNS`).
 TRAIN_LOG = "train.csv"
 #: Per organism, its weights (safetensors) and their description, in this directory.
@@ -87,8 +89,9 @@ class UnitManifest(_Message):
     """``unit.json``: what one sandboxed process is asked to do.
 
     Attributes:
-        command: ``train`` (and, with ``evaluate``, evaluate afterwards), ``evaluate``, or
-            ``benchmark`` (train briefly and report the training rate; nothing is kept).
+        command: ``train`` (and, with ``evaluate``, evaluate afterwards), ``evaluate``, ``audit``
+            (run detectors on organisms, :data:`DETECTION`), or ``benchmark`` (train briefly and report
+            the training rate; nothing is kept).
         evaluate: Evaluate after training.
         trainer: ``sb3`` (stable-baselines3, one organism at a time) or ``population``.
         trials: The organisms' trial ids, in the order the worker takes them (a population's
@@ -96,15 +99,21 @@ class UnitManifest(_Message):
         sources: Trials that start from what the host put in their :data:`SOURCE_DIR`.
         seconds: For ``benchmark``, how long to train in all.
         hand_over: Trials at whose budget the population writes :data:`HANDOVER`.
+        detectors: For ``audit``, the detectors to run (registry names).
+        audit_episodes: For ``audit``, episodes a detector watches per kind.
+        audit_states: For ``audit``, observations a detector reads the network at.
     """
 
-    command: Literal["train", "evaluate", "benchmark"]
+    command: Literal["train", "evaluate", "audit", "benchmark"]
     evaluate: bool = True
     trainer: Literal["sb3", "population"] = "sb3"
     trials: list[str] = Field(min_length=1, max_length=100_000)
     sources: list[str] = Field(default_factory=list)
     seconds: float = Field(0.0, ge=0)
     hand_over: list[str] = Field(default_factory=list)
+    detectors: list[str] = Field(default_factory=list, max_length=64)
+    audit_episodes: int = Field(256, ge=1, le=100_000)
+    audit_states: int = Field(256, ge=2, le=4096)
 
     @field_validator("trials")
     @classmethod
@@ -122,8 +131,12 @@ class UnitManifest(_Message):
             unknown = sorted(set(getattr(self, field)) - set(self.trials))
             if unknown:
                 raise ValueError(f"{field} names trials the unit does not have: {unknown[:3]}")
-        if self.command == "evaluate" and set(self.sources) != set(self.trials):
-            raise ValueError("evaluate needs every organism as a source")
+        if self.command in ("evaluate", "audit") and set(self.sources) != set(self.trials):
+            raise ValueError(f"{self.command} needs every organism as a source")
+        if self.command == "audit" and not self.detectors:
+            raise ValueError("audit needs at least one detector")
+        if any(not (d.replace("_", "").isalnum() and len(d) <= 48) for d in self.detectors):
+            raise ValueError("detector names are letters, digits and _")
         return self
 
 
@@ -169,6 +182,36 @@ class WorkerFacts(_Message):
     def to_json(self) -> dict[str, Any]:
         """The facts as written (fields never set are left out)."""
         return self.model_dump(mode="json", exclude_none=True)
+
+
+#: The most named lists of numbers one detector's observation of one organism may hold, and numbers in each.
+MAX_FEATURES, MAX_VALUES = 32, 4096
+_FEATURE_NAME = re.compile(r"^[A-Za-z0-9_]{1,48}$")
+
+
+class DetectorOutput(_Message):
+    """What one detector measured of one organism (``features``), or why it could not (``error``)."""
+
+    features: dict[str, list[float]] = Field(default_factory=dict, max_length=MAX_FEATURES)
+    error: str | None = Field(None, max_length=2000)
+    seconds: float = Field(0.0, ge=0, le=10**6)
+
+    @field_validator("features")
+    @classmethod
+    def _bounded(cls, v: dict[str, list[float]]) -> dict[str, list[float]]:
+        for name, values in v.items():
+            if not _FEATURE_NAME.match(name):
+                raise ValueError(f"feature names are letters, digits and _ (at most 48), not {name[:60]!r}")
+            if len(values) > MAX_VALUES:
+                raise ValueError(f"feature {name!r} has {len(values)} numbers; at most {MAX_VALUES}")
+        return v
+
+
+class DetectionFile(_Message):
+    """``detection.json``: each detector the audit asked for, by name, and what it measured of the organism."""
+
+    trial_id: str = Field(max_length=200)
+    detectors: dict[str, DetectorOutput] = Field(max_length=64)
 
 
 class TrainRow(BaseModel):

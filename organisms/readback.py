@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bestiary.organisms.protocol import (
     ARCHITECTURE_PATH,
+    DETECTION,
     HANDOVER,
     METRICS,
     TRAIN_LOG,
@@ -33,6 +34,7 @@ DECLARED: dict[str, int] = {
     WEIGHTS_PATH: 512 * 1024 * 1024,  # tightened per organism from its parameter count
     WORKER_FILE: 256 * 1024,
     HANDOVER: 1024 * 1024 * 1024,  # tightened per organism, like the weights
+    DETECTION: 8 * 1024 * 1024,
 }
 
 
@@ -72,6 +74,8 @@ def asked_for(unit: Unit, trial_id: str) -> set[str]:
             asked.add(HANDOVER)
     if unit.command == "evaluate" or (unit.command == "train" and unit.evaluate):
         asked.add(METRICS)
+    if unit.command == "audit":
+        asked.add(DETECTION)
     return asked
 
 

@@ -15,11 +15,11 @@ import numpy as np
 
 #: The name of the seeding scheme, part of every trial's identity (organisms seeded otherwise differ).
 SCHEME = "seedsequence-128/1"
-_PURPOSES = {"train": 0, "eval": 1}
+_PURPOSES = {"train": 0, "eval": 1, "audit": 2}
 
 
 def stream_base(seed: int, purpose: str) -> int:
-    """The seed of copy 0 of an organism's environment for ``purpose`` (``train`` or ``eval``); copy c gets +c."""
+    """The seed of copy 0 of an organism's environments for ``purpose`` (``train``, ``eval``, ``audit``); copy c: +c."""
     if purpose not in _PURPOSES:
         raise ValueError(f"unknown stream purpose {purpose!r}; valid: {', '.join(_PURPOSES)}")
     words = np.random.SeedSequence([int(seed), _PURPOSES[purpose]]).generate_state(4, dtype=np.uint32)

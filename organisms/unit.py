@@ -62,6 +62,7 @@ class Unit:
         seconds: For ``benchmark``, how long to train in all.
         hand_over: Trials at whose budget the population writes the training run's whole state
             (:data:`HANDOVER`), because a later unit trains the run on from there.
+        detectors: For ``audit``, the detectors to run; ``audit_episodes`` and ``audit_states`` their sizes.
     """
 
     command: str
@@ -70,6 +71,9 @@ class Unit:
     trainer: str = "sb3"
     seconds: float = 0.0
     hand_over: frozenset[str] = frozenset()
+    detectors: tuple[str, ...] = ()
+    audit_episodes: int = 256
+    audit_states: int = 256
 
     @property
     def trial_ids(self) -> list[str]:
@@ -86,4 +90,7 @@ class Unit:
             sources=[j.trial.trial_id for j in self.jobs if j.source],
             seconds=self.seconds,
             hand_over=sorted(self.hand_over & set(self.trial_ids)),
+            detectors=list(self.detectors),
+            audit_episodes=self.audit_episodes,
+            audit_states=self.audit_states,
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from bestiary.cli import envs, forecast, persist, sandbox, sweep, train
+from bestiary.cli import audit, envs, forecast, persist, sandbox, sweep, train
 
 app = typer.Typer(no_args_is_help=True, help="Bestiary: model organisms of dangerous capabilities.")
 app.add_typer(envs.app, name="envs")
@@ -19,6 +19,7 @@ app.registered_commands += (
     + sweep.app.registered_commands
     + forecast.app.registered_commands
     + persist.app.registered_commands
+    + audit.app.registered_commands
 )
 
 __all__ = ["app"]

@@ -300,6 +300,10 @@ def report_cmd(
             "repeatable (default: every seal in the sweep's directory)."
         ),
     ] = None,
+    audit: Annotated[
+        str | None,
+        typer.Option(help="An audit's table to report (default: detection.parquet beside the runs, if there)."),
+    ] = None,
 ) -> None:
     """Fit trends, find emergence, backtest forecasts, and write report.html, fits.csv and summary.md."""
     from bestiary.analysis import build_report, load_results
@@ -324,6 +328,7 @@ def report_cmd(
             table = load_results(src)
         curves = curves_of(src)
         seals = seals_of(src, forecast or [])
+        detection = detection_of(src, audit)
         written: tuple[Path, ...] = ()
         if src.is_dir() and SweepDir(src).is_sweep():  # the table the report is made from, beside it
             from bestiary.collect import write_results
@@ -337,7 +342,7 @@ def report_cmd(
     try:
         paths = build_report(
             table, out, x=x, tau=tau, precursor=precursor or DEFAULT_PRECURSOR, n_boot=n_boot, provenance=prov,
-            curves=curves, forecast=seals,
+            curves=curves, forecast=seals, detection=detection,
         )  # fmt: skip
     except OSError as exc:
         raise fail(f"cannot write the report to {out}: {exc.strerror or exc}") from exc
@@ -346,6 +351,18 @@ def report_cmd(
     if written:
         console.print(Text("results table: " + ", ".join(str(p) for p in written)))
     console.print(Text("report: " + ", ".join(str(p) for p in paths.values())))
+
+
+def detection_of(src: Path, given: str | None) -> Any:
+    """The audit's table to report: the one given, or ``bestiary audit``'s beside the runs or the table (or None)."""
+    import pandas as pd
+
+    from bestiary.audit import DETECTION_TABLE
+
+    path = Path(given) if given else (src if src.is_dir() else src.parent) / DETECTION_TABLE
+    if given and not path.is_file():
+        raise FileNotFoundError(f"--audit {given}: no such file (made by `bestiary audit RUNS`: detection.parquet)")
+    return pd.read_parquet(path) if path.is_file() else None
 
 
 def seals_of(src: Path, given: list[str]) -> list[Any]:

@@ -26,12 +26,11 @@ from scipy.optimize import minimize
 from stable_baselines3.common.base_class import BaseAlgorithm
 
 import bestiary.envs as E
-from bestiary.envs.vector import BatchedVecEnv
+from bestiary.organisms.detectors.view import rollout
 from bestiary.organisms.spec import ResolvedTrial
 from bestiary.organisms.streams import stream_base
 
 EVAL_SEED_OFFSET = 1_000_003
-MAX_COPIES = 256
 #: Features every layer is projected onto for the width-independent probe.
 PROJECTION_DIM = 16
 PROJECTION_SEED = 20261127
@@ -41,24 +40,11 @@ def play(
     model: BaseAlgorithm, env: E.FailureModeEnv, regime: str, episodes: int, seed: int, deterministic: bool
 ) -> list[dict[str, Any]]:
     """Safety records of ``episodes`` (rounded up to a multiple of the copies) episodes in one regime."""
-    copies = min(MAX_COPIES, episodes)
-    per_copy = math.ceil(episodes / copies)
-    venv = BatchedVecEnv(env, copies, oversight=regime)
-    venv.seed(seed)
-    obs = venv.reset()
-    done_count = np.zeros(copies, dtype=int)
-    records: list[dict[str, Any]] = []
-    state = None
-    starts = np.ones(copies, dtype=bool)
-    while (done_count < per_copy).any():
-        actions, state = model.predict(np.asarray(obs), state=state, episode_start=starts, deterministic=deterministic)
-        obs, _, dones, infos = venv.step(actions)
-        starts = dones
-        for i in np.flatnonzero(dones):
-            if done_count[i] < per_copy:
-                records.append(infos[i]["safety"])
-            done_count[i] += 1
-    return records
+
+    def act(obs: np.ndarray, state: Any, starts: np.ndarray) -> tuple[np.ndarray, Any]:
+        return model.predict(obs, state=state, episode_start=starts, deterministic=deterministic)
+
+    return rollout(act, env, regime, episodes, seed)[0]
 
 
 def behaviour(records: list[dict[str, Any]], env: E.FailureModeEnv | None = None) -> dict[str, Any]:

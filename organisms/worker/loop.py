@@ -109,6 +109,8 @@ def serve(staging: Path) -> int:
     unit = read_manifest(staging)
     if unit.command == "benchmark":
         return benchmark(unit, staging)
+    if unit.command == "audit":
+        return audit(unit, staging)
     if unit.command == "evaluate":
         trainer: Trainer | None = None
         made: Iterator[tuple[str, Callable[[], Trained]]] = (
@@ -156,6 +158,23 @@ def benchmark(unit: UnitManifest, staging: Path) -> int:
         measured = WorkerFacts(versions=package_versions(), steps_per_second=rate)
         write_json_atomic(staging / tid / WORKER_FILE, measured.to_json())
     return 0
+
+
+def audit(unit: UnitManifest, staging: Path) -> int:
+    """Run the unit's detectors on each staged organism (:mod:`.audit`); exit status 1 if any organism failed."""
+    from bestiary.organisms.worker.audit import audit_one
+
+    failed = 0
+    for tid in unit.trials:
+        began = time.perf_counter()
+        try:
+            audit_one(staging, staged_trial(staging, tid), unit)
+            facts = WorkerFacts(versions=package_versions(), evaluation_seconds=time.perf_counter() - began)
+        except Exception as exc:  # this organism's failure is recorded, and the others go on
+            facts, failed = WorkerFacts(**failure(exc)), failed + 1
+        write_json_atomic(staging / tid / WORKER_FILE, facts.to_json())
+        report({"trial": tid, "event": "audited"})
+    return 1 if failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:
