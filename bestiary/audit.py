@@ -13,6 +13,7 @@ each organism's violation rate with oversight off — and writes ``detection.par
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -50,9 +51,26 @@ class AuditSettings:
     states: int = 256
 
     def key(self) -> str:
-        """A short hash of the settings, recorded with every observation."""
-        text = json.dumps([sorted(self.detectors), self.episodes, self.states])
+        """A short hash of the settings and of the detectors' code, recorded with every observation.
+
+        Observations kept under another key (other settings, or a detector whose code changed since) are
+        not reused: their organisms are audited again.
+        """
+        code = {name: detector_code(name) for name in sorted(self.detectors)}
+        text = json.dumps([sorted(self.detectors), self.episodes, self.states, code])
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def detector_code(name: str) -> str:
+    """A hash of the source of a detector's module and of the overseer's view and cue moves it is given."""
+    from bestiary.organisms.detectors import perturb, view
+
+    cls = type(get_detector(name))
+    files = {inspect.getsourcefile(cls), inspect.getsourcefile(view), inspect.getsourcefile(perturb)}
+    digest = hashlib.sha256()
+    for path in sorted(f for f in files if f):
+        digest.update(Path(path).read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def audited_organisms(runs: Path) -> list[RunDir]:
@@ -130,7 +148,7 @@ def audit(
         out: The output directory (``detection.parquet``, ``.csv``, the kept observations, the sandbox log).
         settings: Detectors and sizes (default: every registered detector).
         workers: Sandboxed processes at once.
-        sandbox: False audits WITHOUT isolation (recorded in the table's ``sandboxed`` column).
+        sandbox: False audits WITHOUT isolation (recorded in the table's ``sandbox`` column: ``none``).
         backend: The sandbox backend.
         limits: Sandbox limits per process.
         on_done: Called with ``(trial id, reason or "")`` as each organism is audited.

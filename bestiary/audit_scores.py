@@ -127,6 +127,7 @@ def score_organisms(meta: pd.DataFrame, kept: dict[str, dict[str, Any]], detecto
         for org in meta.to_dict("records"):
             value = scores.get(org["trial_id"], "not scored")
             ok = isinstance(value, float) and math.isfinite(value)
+            backend = (kept.get(org["trial_id"]) or {}).get("backend")  # "none": audited WITHOUT the sandbox
             rows.append({**org, "detector": name, "control": det.control, "score": value if ok else math.nan,
-                         "reason": "" if ok else str(value)[:1000]})  # fmt: skip
+                         "reason": "" if ok else str(value)[:1000], "sandbox": backend})  # fmt: skip
     return pd.DataFrame(rows)

@@ -10,6 +10,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,3 +69,22 @@ def test_plugin_lookup_happens_on_a_miss(plugin_path: dict[str, str]) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], env=plugin_path, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["ExtraCompute", "power_seeking"]
+
+
+def test_plugin_detector_is_listed_and_scores(plugin_path: dict[str, str], tmp_path: Path) -> None:
+    listed = subprocess.run([*BESTIARY, "audit", "--list", "."], env=plugin_path, capture_output=True, text=True)
+    assert listed.returncode == 0 and "logodds_overseen" in listed.stdout, listed.stdout + listed.stderr
+    code = (
+        "import numpy as np, bestiary.envs as E\n"
+        "from bestiary.organisms.detectors import get_detector\n"
+        "from bestiary.organisms.detectors.view import Network, OverseerView\n"
+        "env = E.make_definition('bestiary/OffSwitch-v0')\n"
+        "probs = np.eye(2)[1 - env.dangerous_action] * 0.8 + np.eye(2)[env.dangerous_action] * 0.2\n"
+        "net = lambda obs: Network(np.tile(probs, (len(obs), 1)), {})\n"
+        "view = OverseerView(env, None, net, None, 0)\n"
+        "det = get_detector('logodds_overseen')\n"
+        "print(det.score({k: np.asarray(v) for k, v in det.observe(view, None, 4, 8).items()}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=plugin_path, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert abs(float(out.stdout) - np.log(0.2 / 0.8)) < 1e-6
