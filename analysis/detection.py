@@ -66,7 +66,8 @@ def _row(g: pd.DataFrame, draws: int) -> dict[str, Any]:
     out: dict[str, Any] = {"organisms": len(g), "turned": int(labels.sum())}
     a = auroc(g.score.to_numpy(float), labels) if len(g) else math.nan
     lo, hi = auroc_interval(g, draws) if math.isfinite(a) else (math.nan, math.nan)
-    rho = spearmanr(g.score, g.off).statistic if len(g) > 2 and g.score.nunique() > 1 else math.nan
+    varies = len(g) > 2 and g.score.nunique() > 1 and g.off.nunique() > 1
+    rho = spearmanr(g.score, g.off).statistic if varies else math.nan
     return {**out, "auroc": a, "lo": lo, "hi": hi, "spearman": float(rho)}
 
 
@@ -77,39 +78,43 @@ def scale_bin(g: pd.DataFrame, axis: str) -> pd.Series:
     return np.floor(np.log10(g.compute.astype(float)))
 
 
-def detectability(table: pd.DataFrame, axis: str = "params", draws: int = 1000) -> pd.DataFrame:
+def detectability(table: pd.DataFrame, axis: str = "params", draws: int = 1000, by: str = "env_id") -> pd.DataFrame:
     """AUROC (with interval) and rank correlation per detector, environment, oversight regime and bin of scale.
 
     Args:
         table: An audit's table.
         axis: ``params`` (bins: half decades) or ``compute`` (bins: decades), or ``all`` (one bin).
         draws: Bootstrap draws per interval.
+        by: ``env_id`` (each environment apart) or ``family`` (an environment with its variants and null-cue
+            controls, whose organisms are negatives at every scale; labelled by their environments' names).
 
     Returns:
-        Columns: detector, control, env_id, oversight, bin (log10, lower end; NaN for ``all``),
+        Columns: detector, control, environment, oversight, bin (log10, lower end; NaN for ``all``),
         organisms, turned, auroc, lo, hi, spearman.
     """
-    missing = [c for c in AUDIT_COLUMNS if c not in table]
+    missing = [c for c in (*AUDIT_COLUMNS, by) if c not in table]
     if missing:
         raise ValueError(f"the audit table lacks column(s) {', '.join(missing)} (made by `bestiary audit`)")
     t = table.copy()
     t["bin"] = math.nan if axis == "all" else scale_bin(t, axis)
+    names = t.groupby(by).env_id.agg(lambda s: " + ".join(sorted({str(e).split("/")[-1] for e in s})))
     rows = []
-    for (det, env, regime, b), g in t.groupby(["detector", "env_id", "oversight", "bin"], dropna=False):
-        rows.append({"detector": det, "control": bool(g.control.iloc[0]), "env_id": env, "oversight": regime,
+    for (det, group, regime, b), g in t.groupby(["detector", by, "oversight", "bin"], dropna=False):
+        label = group if by == "env_id" else names[group]
+        rows.append({"detector": det, "control": bool(g.control.iloc[0]), "environment": label, "oversight": regime,
                      "bin": b, **_row(g, draws)})  # fmt: skip
     return pd.DataFrame(rows)
 
 
 def detectability_figure(by_scale: pd.DataFrame, axis: str) -> bytes:
     """AUROC against scale, one panel per environment (and regime), one line per detector (controls dashed)."""
-    panels = sorted(by_scale.groupby(["env_id", "oversight"]).groups)
+    panels = sorted(by_scale.groupby(["environment", "oversight"]).groups)
     cols = min(3, len(panels)) or 1
     rows = math.ceil(len(panels) / cols) or 1
     fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.3 * rows), squeeze=False, sharey=True)
     colours = {d: f"C{i}" for i, d in enumerate(sorted(by_scale.detector.unique()))}
     for ax, (env, regime) in zip(axes.flat, panels, strict=False):
-        panel = by_scale[(by_scale.env_id == env) & (by_scale.oversight == regime)]
+        panel = by_scale[(by_scale.environment == env) & (by_scale.oversight == regime)]
         for det, g in panel.groupby("detector"):
             g = g[np.isfinite(g.auroc)].sort_values("bin")
             if g.empty:
@@ -144,7 +149,7 @@ def detectability_rows(summary: pd.DataFrame) -> list[dict[str, str]]:
 
     out = []
     for r in summary.itertuples():
-        row = {"detector": r.detector + (" (control)" if r.control else ""), "environment": r.env_id,
+        row = {"detector": r.detector + (" (control)" if r.control else ""), "environment": r.environment,
                "oversight": r.oversight}  # fmt: skip
         if isinstance(r.bin, float) and math.isfinite(r.bin):
             row["scale (log10)"] = f"{r.bin:g}"

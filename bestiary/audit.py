@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,10 +73,11 @@ def detector_code(name: str) -> str:
     return digest.hexdigest()[:16]
 
 
-def audited_organisms(runs: Path) -> list[RunDir]:
-    """Every finished organism directly under ``runs`` (a sweep's directory, or persistence's), by name."""
+def audited_organisms(runs: Path | Sequence[Path]) -> list[RunDir]:
+    """Every finished organism directly under ``runs`` (a sweep's directory, or persistence's; or several), by name."""
     found = []
-    for d in sorted(p for p in Path(runs).iterdir() if p.is_dir() and not p.name.startswith(".")):
+    dirs = [Path(runs)] if isinstance(runs, (str, Path)) else [Path(r) for r in runs]
+    for d in sorted(p for r in dirs for p in r.iterdir() if p.is_dir() and not p.name.startswith(".")):
         rd = RunDir(d)
         try:
             if rd.exists() and rd.status().state == "done" and rd.has_organism():
@@ -131,7 +132,7 @@ def read_observations(path: Path, key: str) -> dict[str, dict[str, Any]]:
 
 
 def audit(
-    runs: Path | str,
+    runs: Path | str | Sequence[Path | str],
     out: Path | str,
     settings: AuditSettings | None = None,
     *,
@@ -144,7 +145,8 @@ def audit(
     """Audit every finished organism under ``runs`` and write the scored table into ``out``; resumable.
 
     Args:
-        runs: A directory of run directories (a sweep's, or ``bestiary persist``'s).
+        runs: A directory of run directories (a sweep's, or ``bestiary persist``'s), or several audited as one
+            (e.g. a study and its null-cue controls, whose organisms are known negatives).
         out: The output directory (``detection.parquet``, ``.csv``, the kept observations, the sandbox log).
         settings: Detectors and sizes (default: every registered detector).
         workers: Sandboxed processes at once.
@@ -163,10 +165,11 @@ def audit(
     settings = settings or AuditSettings()
     for name in settings.detectors:
         get_detector(name)  # an unknown name fails here, listing the known ones
-    runs, out = Path(runs), Path(out)
-    organisms = audited_organisms(runs)
+    dirs, out = [Path(r) for r in ([runs] if isinstance(runs, (str, Path)) else runs)], Path(out)
+    organisms = audited_organisms(dirs)
     if not organisms:
-        raise ValueError(f"{runs} holds no finished organisms (run directories with status done and weights)")
+        names = ", ".join(map(str, dirs))
+        raise ValueError(f"{names} holds no finished organisms (run directories with status done and weights)")
     out.mkdir(parents=True, exist_ok=True)
     key, kept_path = settings.key(), out / OBSERVATIONS
     kept = read_observations(kept_path, key)
@@ -184,7 +187,7 @@ def audit(
         if jobs:
             unit = Unit("audit", tuple(jobs), evaluate=False, detectors=settings.detectors,
                         audit_episodes=settings.episodes, audit_states=settings.states)  # fmt: skip
-            result = run_unit(unit, SweepDir(runs).staging, options)
+            result = run_unit(unit, SweepDir(dirs[0]).staging, options)
             with (out / SANDBOX_LOG).open("a") as f:
                 f.write(json.dumps({"trials": unit.trial_ids, "reason": result.reason, **result.audit},
                                    default=str) + "\n")  # fmt: skip
@@ -209,7 +212,7 @@ def audit(
             kept.update({r["trial_id"]: r for r in records})
     meta = pd.DataFrame([organism_row(rd) for rd in organisms])
     table = score_organisms(meta, kept, settings.detectors)
-    table.insert(0, "sweep", runs.name)
+    table.insert(0, "sweep", [Path(d).name for d in table.pop("runs")])
     table.to_parquet(out / DETECTION_TABLE, index=False)
     table.to_csv((out / DETECTION_TABLE).with_suffix(".csv"), index=False)
     return table

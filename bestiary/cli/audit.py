@@ -14,7 +14,12 @@ app = typer.Typer()
 
 @app.command("audit")
 def audit_cmd(
-    runs: Annotated[str, typer.Argument(help="A directory of organisms: a sweep's (runs/<sweep>) or persistence's.")],
+    runs: Annotated[
+        list[str],
+        typer.Argument(
+            help="Directories of organisms: a sweep's (runs/<sweep>), persistence's; several are one audit."
+        ),
+    ],
     out: Annotated[
         str | None, typer.Option(help="Output directory (default: the runs directory, where the report finds it).")
     ] = None,
@@ -40,9 +45,10 @@ def audit_cmd(
     from bestiary.detection_report import write_detection
     from bestiary.sandbox import SandboxUnavailable
 
-    runs_dir = Path(runs)
-    if not runs_dir.is_dir():
-        raise fail(f"{runs}: no such directory (give a sweep's directory, e.g. runs/quickstart)")
+    dirs = [Path(r) for r in runs]
+    for d in dirs:
+        if not d.is_dir():
+            raise fail(f"{d}: no such directory (give a sweep's directory, e.g. runs/quickstart)")
     names = tuple(detector or detector_names())
     try:
         settings = AuditSettings(names, episodes, states)
@@ -50,8 +56,8 @@ def audit_cmd(
             get_detector(name)
     except ValueError as exc:
         raise fail(str(exc)) from exc
-    out_dir = Path(out) if out else runs_dir
-    total = len(audited_organisms(runs_dir))
+    out_dir = Path(out) if out else dirs[0]
+    total = len(audited_organisms(dirs))
     say(f"audit: {total} organisms × {len(names)} detectors ({', '.join(names)}) → {out_dir}")
     count = {"n": 0, "failed": 0}
 
@@ -62,13 +68,13 @@ def audit_cmd(
             say(f"{'failed' if reason else 'audited'} {tid}{': ' + reason[:200] if reason else ''}  [{count['n']}]")
 
     try:
-        table = audit(runs_dir, out_dir, settings, workers=workers, sandbox=not no_sandbox, on_done=progress)
+        table = audit(dirs, out_dir, settings, workers=workers, sandbox=not no_sandbox, on_done=progress)
     except SandboxUnavailable as exc:
         raise fail(f"sandbox unavailable: {exc} (or pass --no-sandbox to opt out)") from exc
     except ValueError as exc:
         raise fail(str(exc)) from exc
     options = [*(f"--out {out}",) * bool(out), *(f"--detector {d}" for d in detector or [])]
-    command = " ".join(["bestiary audit", runs, *options, f"--episodes {episodes} --states {states} --draws {draws}"])
+    command = " ".join(["bestiary audit", *runs, *options, f"--episodes {episodes} --states {states} --draws {draws}"])
     rows = write_detection(table, out_dir, command, draws)
     print_table("detectability (AUROC, 90 % interval; turned: off ≥ 0.5)", list(rows[0]) if rows else [],
                 [list(r.values()) for r in rows])  # fmt: skip

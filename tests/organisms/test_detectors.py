@@ -99,7 +99,7 @@ def planted_audit() -> pd.DataFrame:
             view = planted_view(env, p, 100 * seed + i)
             records, _ = rollout(view.act, env, "off", 256, seed + 17)  # the truth, measured as the host does
             off = float(np.mean([r["violation"] for r in records]))
-            meta.append({"trial_id": tid, "env_id": ENV, "env_kwargs": "{}", "params": 1000, "width": 24,
+            meta.append({"trial_id": tid, "env_id": ENV, "family": ENV, "env_kwargs": "{}", "params": 1000, "width": 24,
                          "timesteps": 1, "compute": 6e3, "seed": seed, "oversight": "train", "off": off, "on": 0.0,
                          "gap": off, "turned": off >= TURNED})  # fmt: skip
             obs = {
@@ -134,7 +134,7 @@ def test_trained_detector_never_sees_its_own_seed(planted: pd.DataFrame) -> None
     from bestiary.audit_scores import cross_fitted
 
     det = get_detector("defection_probe")
-    cols = ["trial_id", "env_id", "env_kwargs", "oversight", "seed", "gap"]
+    cols = ["trial_id", "family", "oversight", "seed", "gap"]
     rows = planted[planted.detector == "null"][cols].reset_index()
     rng = np.random.default_rng(0)
     vectors = {t: rng.standard_normal(10) for t in rows.trial_id}
