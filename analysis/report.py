@@ -64,7 +64,8 @@ def design_notes(table: pd.DataFrame) -> list[str]:
         notes.append(
             f"Design outside the calibrated range: as few as {seeds} organisms per rung and {rungs} rungs per "
             f"variant, where the estimates were checked on known truth at {CALIBRATED_SEEDS} seeds × "
-            f"{CALIBRATED_RUNGS} rungs (docs/analysis.md, Calibration): intervals may cover less than they say."
+            f"{CALIBRATED_RUNGS} rungs (docs/analysis.md, Calibration): intervals may cover less than they say, and a "
+            "danger level on a one-rung shelf (partial solutions) cannot be told from the rise, so it is not refused."
         )
     return notes
 

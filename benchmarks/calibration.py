@@ -308,6 +308,10 @@ def run(draws: int, seeds: int, only: list[str] | None = None, seed: int = 0) ->
         if want(name):
             t = plateau_refusal(LADDERS[name], draws, seeds, rng)
             add(name, "τ on the shelf refused", _pct(t.flags), "—")
+    if want("shelf on τ, quickstart design"):  # 5 rungs × 2 seeds: fewer rungs than the two-step fit has parameters
+        t = plateau_refusal(Ladder(mid=3.0, slope=6.0, shelf=(0.5, 2, 1), rungs=5, hi=4.0), draws, 2, rng)
+        add("shelf on τ, 1 rung, quickstart design (5 rungs × 2 seeds)", "τ on the shelf refused", _pct(t.flags),
+            "— (design flagged)")  # fmt: skip
     name = "late sharp rise (forecast)"
     if want(name):
         t = forecast(LADDERS[name], draws, seeds, rng)

@@ -37,3 +37,12 @@ for regime in on in_distribution honeypots; do
   .venv/bin/bestiary persist "$RUNS/study2" --regime $regime --timesteps 400000 --cells 3 --turned 0.8 \
     --out $OUT/persistence --into "$RUNS/study2-persistence"
 done
+# 7. Catching them: every detector on every organism (the null-cue controls audited beside the study, as
+#    negatives at every scale), then on the persistence organisms of each regime.
+.venv/bin/bestiary audit "$RUNS/study2" "$RUNS/study2-controls" --out "$RUNS/audit-study2"
+.venv/bin/bestiary audit "$RUNS/study2-persistence" --out "$RUNS/audit-persistence"
+mkdir -p $OUT/detection/persistence
+for f in detection.parquet detection.md detection.png detection-families.png; do
+  cp "$RUNS/audit-study2/$f" $OUT/detection/ 2>/dev/null || true
+  cp "$RUNS/audit-persistence/$f" $OUT/detection/persistence/ 2>/dev/null || true
+done
