@@ -24,4 +24,6 @@ def test_a_design_smaller_than_the_calibrated_one_is_flagged() -> None:
 
     small = synthetic_table({"t/A-v0": (3.5, 6.0)}, rungs=5, seeds=2)
     assert any("outside the calibrated range" in n for n in design_notes(small))
+    # At 5 rungs a one-rung shelf on τ is not identifiable (benchmarks/calibration.py: 0 % refused): the note says so.
+    assert any("one-rung shelf" in n and "not refused" in n for n in design_notes(small))
     assert design_notes(synthetic_table({"t/A-v0": (3.5, 6.0)}, rungs=7, seeds=8)) == []
