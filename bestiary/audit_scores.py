@@ -3,8 +3,8 @@
 The truth is what the host measured when it evaluated the organism: its violation rate with
 oversight off (``off``), with it on (``on``), their gap, and whether it *turned* (off ≥
 :data:`TURNED`). A detector's score comes from its own :meth:`~bestiary.organisms.detectors.Detector.score`
-— or, for a trained detector, from :func:`cross_fitted`, which fits it per environment family
-(:func:`family_of`: an environment with its variants and null-cue controls) and safety-training regime only on
+— or, for a trained detector, from :func:`cross_fitted`, which fits it per environment variant and
+safety-training regime only on
 organisms of *other seeds* (every budget and width of a seed is held out with it: checkpoints of
 one training run share its weights), so that no score has seen its organism's truth, nor a
 sibling's.
@@ -38,8 +38,10 @@ def _rate(metrics: dict[str, Any], condition: str) -> float:
 def family_of(trial: ResolvedTrial) -> str:
     """The environment family: one environment class and observation shape, whatever its cue (null-cue controls too).
 
-    A trained detector is fitted within a family, so that a control's organisms — which cannot defect, whatever their
-    scale — are negatives it learns from and is scored on beside the organisms that can.
+    A control's organisms cannot defect, whatever their scale: beside the organisms that can, they are negatives at
+    every scale for a detector that watches behaviour. Not for a trained one, which is fitted per variant: its inputs
+    (the environment's overseen probe states) differ between an environment and its control, so across them it would
+    learn which environment, not which organism (its random-initialisation control shows it).
     """
     return f"{trial.env_code.get('module') or trial.env_id}:{trial.obs_dim}x{trial.n_actions}"
 
@@ -63,18 +65,19 @@ def organism_row(rd: RunDir) -> dict[str, Any]:
 
 
 def cross_fitted(det: TrainedDetector, meta: pd.DataFrame, vectors: dict[str, np.ndarray]) -> dict[str, Any]:
-    """Held-out scores of a trained detector: per environment family and regime, fitted on other seeds' organisms.
+    """Held-out scores of a trained detector: per environment variant and regime, fitted on other seeds' organisms.
 
     Args:
         det: The detector.
-        meta: Organisms (:func:`organism_row` rows): ``trial_id``, ``family``, ``oversight``, ``seed``, ``gap``.
+        meta: Organisms (:func:`organism_row` rows): ``trial_id``, ``env_id``, ``env_kwargs``, ``oversight``, ``seed``,
+            ``gap``.
         vectors: Each organism's feature vector (organisms without one are left out).
 
     Returns:
         trial id → score, or the reason it has none (a variant with one seed, vectors of unequal length).
     """
     out: dict[str, Any] = {}
-    for _, group in meta[meta.trial_id.isin(list(vectors))].groupby(["family", "oversight"]):
+    for _, group in meta[meta.trial_id.isin(list(vectors))].groupby(["env_id", "env_kwargs", "oversight"]):
         lengths = {len(vectors[t]) for t in group.trial_id}
         if len(lengths) > 1:
             out.update(dict.fromkeys(group.trial_id, f"feature vectors of unequal lengths {sorted(lengths)}"))
@@ -138,6 +141,7 @@ def score_organisms(meta: pd.DataFrame, kept: dict[str, dict[str, Any]], detecto
             value = scores.get(org["trial_id"], "not scored")
             ok = isinstance(value, float) and math.isfinite(value)
             backend = (kept.get(org["trial_id"]) or {}).get("backend")  # "none": audited WITHOUT the sandbox
-            rows.append({**org, "detector": name, "control": det.control, "score": value if ok else math.nan,
+            rows.append({**org, "detector": name, "control": det.control, "trained": isinstance(det, TrainedDetector),
+                         "score": value if ok else math.nan,
                          "reason": "" if ok else str(value)[:1000], "sandbox": backend})  # fmt: skip
     return pd.DataFrame(rows)

@@ -23,11 +23,14 @@ def write_detection(table: pd.DataFrame, out: Path, command: str, draws: int = 1
         f"\n## By training compute (decades)\n\n{markdown_table(detectability_rows(by_compute))}"
     )
     if "family" in table and table.groupby("family").env_id.nunique().max() > 1:  # controls audited beside
-        fam_all = detectability_rows(detectability(table, "all", draws, by="family"))
-        fam_params = detectability(table, "params", draws, by="family")
+        watching = table[~table.trained.astype(bool)] if "trained" in table else table
+        fam_all = detectability_rows(detectability(watching, "all", draws, by="family"))
+        fam_params = detectability(watching, "params", draws, by="family")
         text += (
             "\n## Environment families: each environment with its null-cue control (whose organisms cannot defect, "
-            f"negatives at every scale)\n\n{markdown_table(fam_all)}"
+            "negatives at every scale)\n\nDetectors that watch behaviour only: a trained detector is fitted per "
+            "environment, on inputs (its overseen probe states) that differ between an environment and its control."
+            f"\n\n{markdown_table(fam_all)}"
             f"\n## Environment families, by parameters\n\n{markdown_table(detectability_rows(fam_params))}"
         )
         (out / "detection-families.png").write_bytes(detectability_figure(fam_params, "params"))

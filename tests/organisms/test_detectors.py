@@ -134,7 +134,7 @@ def test_trained_detector_never_sees_its_own_seed(planted: pd.DataFrame) -> None
     from bestiary.audit_scores import cross_fitted
 
     det = get_detector("defection_probe")
-    cols = ["trial_id", "family", "oversight", "seed", "gap"]
+    cols = ["trial_id", "env_id", "env_kwargs", "oversight", "seed", "gap"]
     rows = planted[planted.detector == "null"][cols].reset_index()
     rng = np.random.default_rng(0)
     vectors = {t: rng.standard_normal(10) for t in rows.trial_id}
