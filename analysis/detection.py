@@ -42,18 +42,31 @@ def _runs(g: pd.DataFrame) -> np.ndarray:
     return (g.env_id.astype(str) + "|" + g.width.astype(str) + "|" + g.seed.astype(str) + "|" + g.oversight).to_numpy()
 
 
+def weighted_auroc(scores: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The AUROC of each row of ``weights`` ``(draws, n)``: each organism counted as often as its weight says.
+
+    One sort for every draw: per draw, each turned organism's weight times the weight of unturned organisms
+    scoring below it (ties counting half), over the product of the two kinds' total weights.
+    """
+    order = np.argsort(scores, kind="stable")
+    s, y, w = scores[order], labels[order], weights[:, order]
+    neg = np.where(~y, w, 0.0)
+    cum = np.concatenate([np.zeros((len(w), 1)), np.cumsum(neg, axis=1)], axis=1)  # unturned weight before each
+    starts, ends = np.searchsorted(s, s, side="left"), np.searchsorted(s, s, side="right")  # each score's ties
+    strictly, tied = cum[:, starts], cum[:, ends] - cum[:, starts]
+    pos_w = np.where(y, w, 0.0)
+    num = (pos_w * (strictly + 0.5 * tied)).sum(1)
+    den = pos_w.sum(1) * neg.sum(1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / den, np.nan)
+
+
 def auroc_interval(g: pd.DataFrame, draws: int = 1000, seed: int = 0) -> tuple[float, float]:
     """A percentile bootstrap interval (:data:`LEVEL`) of the AUROC, resampling training runs."""
-    runs = _runs(g)
-    names, index = np.unique(runs, return_inverse=True)
-    members = [np.flatnonzero(index == k) for k in range(len(names))]
-    scores, labels = g.score.to_numpy(float), g.turned.to_numpy(bool)
-    rng = np.random.default_rng(seed)
-    values = []
-    for _ in range(draws):
-        rows = np.concatenate([members[k] for k in rng.integers(0, len(names), len(names))])
-        values.append(auroc(scores[rows], labels[rows]))
-    v = np.array(values)
+    _, index = np.unique(_runs(g), return_inverse=True)
+    k = int(index.max()) + 1
+    counts = np.random.default_rng(seed).multinomial(k, np.full(k, 1 / k), size=draws)  # runs drawn, per draw
+    v = weighted_auroc(g.score.to_numpy(float), g.turned.to_numpy(bool), counts[:, index].astype(float))
     v = v[np.isfinite(v)]
     if len(v) < draws / 2:
         return math.nan, math.nan

@@ -80,3 +80,17 @@ def test_the_null_detector_interval_contains_half_and_resamples_runs() -> None:
 def test_a_table_without_the_audit_columns_is_refused() -> None:
     with pytest.raises(ValueError, match="lacks column"):
         detectability(pd.DataFrame({"score": [1.0]}))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 4), st.booleans(), st.integers(0, 3)), min_size=2, max_size=25))
+def test_weighted_auroc_is_the_auroc_of_the_repeated_organisms(rows: list[tuple[int, bool, int]]) -> None:
+    from bestiary.analysis.detection import weighted_auroc
+
+    s = np.array([float(r[0]) for r in rows])  # few distinct scores: ties
+    y = np.array([r[1] for r in rows])
+    w = np.array([float(r[2]) for r in rows])
+    rep = np.repeat(np.arange(len(rows)), w.astype(int))
+    expected = auroc(s[rep], y[rep]) if len(rep) else math.nan
+    got = weighted_auroc(s, y, w[None, :])[0]
+    assert (math.isnan(expected) and math.isnan(got)) or got == pytest.approx(expected)
