@@ -44,6 +44,21 @@ def by_rung(d: pd.DataFrame, detectors: list[str]) -> str:
     return markdown_table(sorted(rows, key=lambda r: (order[r["detector"]], r["environment"])))
 
 
+def before_after(study: pd.DataFrame, after: pd.DataFrame) -> str:
+    """Per detector and regime: organisms, median violation off and median score, before and after."""
+    before = study[["trial_id", "detector", "score", "off"]].rename(
+        columns={"trial_id": "source", "score": "score_before", "off": "off_before"}
+    )
+    m = after.merge(before, on=["source", "detector"])
+    rows = [
+        {"detector": det, "regime": regime, "organisms": str(len(g)),
+         "off before → after": f"{g.off_before.median():.2f} → {g.off.median():.2f}",
+         "median score before → after": f"{g.score_before.median():.3f} → {g.score.median():.3f}"}
+        for (det, regime), g in m.groupby(["detector", "oversight"])
+    ]  # fmt: skip
+    return markdown_table(rows)
+
+
 def main(study: Path, persistence: Path | None) -> None:
     """Print the tables."""
     table = pd.read_parquet(study)
@@ -58,6 +73,11 @@ def main(study: Path, persistence: Path | None) -> None:
     print(by_rung(detectability(watching, "params", DRAWS, by="family"), [d for d in every if "probe" not in d]))
     if persistence is not None:
         after = pd.read_parquet(persistence)
+        print("\n## After safety training: each detector's median score, before and after, per regime\n")
+        print("Each persistence organism beside the study organism it was continued from (its `source`). The probe's "
+              "scores after are the audit's, fitted within the regime (scripts/study2_probe_transfer.py fits it "
+              "before safety training instead).\n")  # fmt: skip
+        print(before_after(table, after))
         print("\n## After safety training: each regime's organisms, all scales pooled\n")
         print(markdown_table(detectability_rows(detectability(after, "all", DRAWS))))
 
