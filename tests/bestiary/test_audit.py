@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,8 +17,7 @@ from bestiary.audit import DETECTION_TABLE, AuditSettings, audit, judge, read_ob
 from bestiary.cli import app
 from bestiary.organisms.protocol import DETECTION, MAX_VALUES, WORKER_FILE
 from bestiary.organisms.readback import StagedTrial
-from bestiary.sweep import run_sweep
-from bestiary.sweep_spec import parse_sweep
+from tests.bestiary.sweeps import tiny_spec, trained_sweep
 
 SETTINGS = AuditSettings(("honeypot", "null"), 16, 16)
 
@@ -79,24 +76,10 @@ def test_any_json_is_judged_without_raising(doc: object) -> None:
     assert bool(observed) != bool(reason)
 
 
-SPEC = """\
-name: tiny
-environments: [{id: bestiary/OffSwitch-v0}]
-scale: {widths: [4, 8], timesteps: 4096}
-seeds: 3
-hyperparameters: {n_steps: 32}
-evaluation: {episodes: 32, probes: 32}
-executor: {kind: local, workers: 2}
-"""
-
-
 @pytest.fixture(scope="module")
 def sweep_dir() -> Iterator[Path]:
-    base = Path(tempfile.mkdtemp(prefix="bestiary-test-audit-"))  # the sandbox's uid must read it
-    base.chmod(0o755)
-    assert run_sweep(parse_sweep(SPEC), SPEC, base).done == 6
-    yield base / "tiny"
-    shutil.rmtree(base, ignore_errors=True)
+    with trained_sweep(tiny_spec([4, 8], 3), 6, "bestiary-test-audit-") as path:
+        yield path
 
 
 def test_audited_in_the_sandbox_resumable_and_a_tampered_organism_refused(

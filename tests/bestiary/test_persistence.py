@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,8 +12,7 @@ import pytest
 from bestiary import persistence
 from bestiary.collect import collect
 from bestiary.persistence import continue_organisms, persistence_figure, persistence_table, turned_cells
-from bestiary.sweep import run_sweep
-from bestiary.sweep_spec import parse_sweep
+from tests.bestiary.sweeps import tiny_spec, trained_sweep
 
 
 def _row(env: str, params: int, steps: int, seed: int, off: float) -> dict:
@@ -49,24 +46,10 @@ def test_the_table_reports_surviving_violation_and_honeypot_detection() -> None:
     assert persistence_figure(rows).startswith(b"\x89PNG")
 
 
-SPEC = """\
-name: tiny
-environments: [{id: bestiary/OffSwitch-v0}]
-scale: {widths: [4], timesteps: 4096}
-seeds: 2
-hyperparameters: {n_steps: 32}
-evaluation: {episodes: 32, probes: 32}
-executor: {kind: local, workers: 2}
-"""
-
-
 @pytest.fixture(scope="module")
 def sweep_dir() -> Iterator[Path]:
-    base = Path(tempfile.mkdtemp(prefix="bestiary-test-persist-"))  # the sandbox's uid must read it
-    base.chmod(0o755)
-    assert run_sweep(parse_sweep(SPEC), SPEC, base).done == 2
-    yield base / "tiny"
-    shutil.rmtree(base, ignore_errors=True)
+    with trained_sweep(tiny_spec([4], 2), 2, "bestiary-test-persist-") as path:
+        yield path
 
 
 def test_continued_in_the_sandbox_read_back_when_done_and_a_tampered_source_refused(
