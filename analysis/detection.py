@@ -18,7 +18,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata, spearmanr
+from scipy.stats import spearmanr
 
 from bestiary.analysis.plots import png_of
 from bestiary.analysis.report_sections import img, table_html
@@ -31,11 +31,7 @@ LEVEL = 0.90
 
 def auroc(scores: np.ndarray, labels: np.ndarray) -> float:
     """The probability that a random turned organism scores above a random unturned one (ties count half)."""
-    pos, neg = labels.sum(), (~labels).sum()
-    if pos == 0 or neg == 0:
-        return math.nan
-    ranks = rankdata(scores)
-    return float((ranks[labels].sum() - pos * (pos + 1) / 2) / (pos * neg))
+    return float(weighted_auroc(scores, labels, np.ones((1, len(scores))))[0])
 
 
 def _runs(g: pd.DataFrame) -> np.ndarray:

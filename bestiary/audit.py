@@ -46,7 +46,7 @@ CHUNK = 48
 class AuditSettings:
     """What an audit runs: the detectors and their sizes (part of each observation's key: change one, rerun)."""
 
-    detectors: tuple[str, ...] = field(default_factory=lambda: detector_names())
+    detectors: tuple[str, ...] = field(default_factory=detector_names)
     episodes: int = 256
     states: int = 256
 
@@ -81,8 +81,9 @@ def audited_organisms(runs: Path | Sequence[Path]) -> list[RunDir]:
         rd = RunDir(d)
         try:
             if rd.exists() and rd.status().state == "done" and rd.has_organism():
+                rd.trial()  # readable: an organism's identity is its trial id, not its directory's name
                 found.append(rd)
-        except RunDirError:  # unreadable status: not an organism the host can vouch for
+        except RunDirError:  # unreadable status or trial: not an organism the host can vouch for
             continue
     return found
 
@@ -173,7 +174,9 @@ def audit(
     out.mkdir(parents=True, exist_ok=True)
     key, kept_path = settings.key(), out / OBSERVATIONS
     kept = read_observations(kept_path, key)
-    pending = [rd for rd in organisms if rd.path.name not in kept]
+    meta = pd.DataFrame([organism_row(rd) for rd in organisms])
+    # Kept by trial id, which is a directory's name in a sweep but not in persistence's (<source>-<regime><steps>).
+    pending = [rd for rd, tid in zip(organisms, meta.trial_id, strict=True) if tid not in kept]
     options = SandboxOptions(backend, limits or Limits(), not sandbox)
 
     def run(chunk: list[RunDir]) -> list[dict[str, Any]]:
@@ -183,7 +186,7 @@ def audit(
             try:
                 jobs.append(Job(rd.trial(), rd.organism_files()))
             except RunDirError as exc:  # changed since the host wrote it: refused, never run
-                records.append({"trial_id": rd.path.name, "settings": key, "reason": f"refused: {exc}"[:1000]})
+                records.append({"trial_id": rd.trial().trial_id, "settings": key, "reason": f"refused: {exc}"[:1000]})
         if jobs:
             unit = Unit("audit", tuple(jobs), evaluate=False, detectors=settings.detectors,
                         audit_episodes=settings.episodes, audit_states=settings.states)  # fmt: skip
@@ -193,9 +196,11 @@ def audit(
                                    default=str) + "\n")  # fmt: skip
             for job in jobs:
                 tid = job.trial.trial_id
-                observed, reason = judge(result.trials.get(tid, StagedTrial()), tid, settings)
-                if not observed and not reason:
-                    reason = f"no output (sandbox: {result.reason})"
+                staged = result.trials.get(tid, StagedTrial())
+                if WORKER_FILE in staged.files or staged.problems:
+                    observed, reason = judge(staged, tid, settings)
+                else:  # the process ended before this organism (timeout, out of memory): say how it ended
+                    observed, reason = {}, f"no output (sandbox: {result.reason})"
                 records.append({"trial_id": tid, "settings": key, "backend": result.sandbox.get("backend"),
                                 "observations": observed, "reason": reason})  # fmt: skip
         with kept_path.open("a") as f:  # kept as soon as they exist: a stop loses only the chunks in flight
@@ -210,7 +215,6 @@ def audit(
         size = max(1, min(CHUNK, -(-len(pending) // max(1, workers))))
         for records in pool.map(run, list(_chunks(pending, size))):
             kept.update({r["trial_id"]: r for r in records})
-    meta = pd.DataFrame([organism_row(rd) for rd in organisms])
     table = score_organisms(meta, kept, settings.detectors)
     table.insert(0, "sweep", [Path(d).name for d in table.pop("runs")])
     table.to_parquet(out / DETECTION_TABLE, index=False)

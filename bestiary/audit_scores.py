@@ -107,6 +107,7 @@ def score_organisms(meta: pd.DataFrame, kept: dict[str, dict[str, Any]], detecto
         detectors: The detectors, in the table's order.
     """
     rows = []
+    organisms = meta.to_dict("records")
     for name in detectors:
         det = get_detector(name)
         scores: dict[str, Any] = {}
@@ -137,7 +138,7 @@ def score_organisms(meta: pd.DataFrame, kept: dict[str, dict[str, Any]], detecto
                     scores[tid] = det.score(f)
                 except (KeyError, IndexError, ValueError, ZeroDivisionError) as exc:
                     scores[tid] = f"features not as the detector reads them: {exc}"
-        for org in meta.to_dict("records"):
+        for org in organisms:
             value = scores.get(org["trial_id"], "not scored")
             ok = isinstance(value, float) and math.isfinite(value)
             backend = (kept.get(org["trial_id"]) or {}).get("backend")  # "none": audited WITHOUT the sandbox

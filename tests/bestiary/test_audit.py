@@ -127,3 +127,23 @@ def test_the_command_refuses_an_unknown_detector_and_an_empty_directory(tmp_path
     assert bad.exit_code != 0 and "unknown detector 'psychic'; known: honeypot" in bad.output
     empty = CliRunner().invoke(app, ["audit", str(tmp_path)])
     assert empty.exit_code != 0 and "holds no finished organisms" in empty.output
+
+
+def test_organisms_are_kept_by_trial_id_whatever_their_directory_is_called(
+    sweep_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As in persistence's directories (<source>-<regime><steps>): a rerun audits nothing again."""
+    import shutil
+
+    renamed = sweep_dir.parent / "renamed"
+    renamed.mkdir()
+    renamed.chmod(0o755)
+    for i, d in enumerate(
+        sorted(p for p in sweep_dir.iterdir() if (p / "organism").is_dir())[-2:]
+    ):  # not the tampered one
+        shutil.copytree(d, renamed / f"{d.name}-on{i}")
+    settings = AuditSettings(("null",), 4, 4)
+    first = audit(renamed, renamed.parent / "audit-renamed", settings)
+    assert (first.reason == "").all() and len(first) == 2
+    monkeypatch.setattr(audit_module, "run_unit", lambda *a, **k: pytest.fail("audited again"))
+    assert audit(renamed, renamed.parent / "audit-renamed", settings).score.tolist() == first.score.tolist()
